@@ -1,0 +1,163 @@
+package actions
+
+import (
+	"context"
+)
+
+// Body is the implementation of an action: it does the work on the payload
+// and returns the invocation's result. ctx is the invocation's context: it
+// carries the caller's values and cancellation, and invocations made with it
+// are nested in this one.
+type Body func(ctx context.Context, payload any) (any, error)
+
+// action is one registration of a name.
+type action struct {
+	body       Body
+	update     PayloadUpdate
+	key        func(payload any) string // de-duplication key, nil when off
+	share      bool                     // share the in-flight outcome instead of failing with ErrPending
+	concurrent bool                     // listeners of a phase run concurrently
+	check      func(payload any) error  // payload type check of a typed action, nil for untyped
+}
+
+// ActionOption configures an action at [Registry.RegisterAction].
+type ActionOption func(*action)
+
+// Concurrent sets whether the listeners of each phase of this action run
+// concurrently (on) or one after another (off), overriding the registry's
+// default (see [WithConcurrentPhases]).
+//
+// In a concurrent phase every listener of the phase's snapshot starts at
+// once, each in its own goroutine but the last, which runs in the invoking
+// goroutine, and the phase ends when all have returned. A before-listener that
+// aborts or fails cancels the context of the others, with the abort (or
+// failure) as [context.Cause]; they are still awaited.
+func Concurrent(on bool) ActionOption {
+	return func(a *action) { a.concurrent = on }
+}
+
+// DedupMode says what an invocation does when another with the same key is
+// in flight (see [Deduplicate]).
+type DedupMode uint8
+
+const (
+	// RejectPending fails the invocation with [ErrPending], as Flex does
+	// ("Action is pending").
+	RejectPending DedupMode = iota
+	// SharePending makes the invocation wait for the one in flight and
+	// complete with its result and error, as [golang.org/x/sync/singleflight]
+	// does. A sharing invocation runs no stage of its own and is not counted
+	// by [Registry.InFlight].
+	SharePending
+)
+
+// Deduplicate makes the action de-duplicate its invocations by key: key
+// receives the payload as the caller passed it (before any payload update)
+// and, while an invocation with key K is in flight, another with key K is
+// rejected or shares its outcome, as mode says. A nested invocation whose key
+// equals one of its ancestors' fails with ErrPending in either mode, since it
+// would otherwise wait for itself. A panic in key fails the invocation. A nil
+// key panics.
+func Deduplicate(key func(payload any) string, mode DedupMode) ActionOption {
+	if key == nil {
+		setupPanic("Deduplicate: nil key function")
+	}
+	return func(a *action) { a.key, a.share = key, mode == SharePending }
+}
+
+// RegisterAction registers body under name, configured by opts. It returns a
+// function that unregisters exactly this registration, reporting whether it
+// did (false when it was already unregistered).
+//
+// A name that is already registered fails with [ErrAlreadyRegistered] and
+// changes nothing. Listeners, replacements and blocks are kept by name: they
+// may be added before the action is registered and stay when it is
+// unregistered. Invocations already past their lookup keep the body they
+// found. An empty name or a nil body panics: those are programmer errors.
+func (r *Registry) RegisterAction(name string, body Body, opts ...ActionOption) (unregister func() bool, err error) {
+	if name == "" {
+		setupPanic("RegisterAction: empty action name")
+	}
+	if body == nil {
+		setupPanic("RegisterAction(%q): nil body", name)
+	}
+	a := &action{body: body, concurrent: r.cfg.concurrent}
+	for _, o := range opts {
+		o(a)
+	}
+	ok := r.write(name, func(s *snapshot) bool {
+		if s.act != nil {
+			return false
+		}
+		s.act = a
+		return true
+	})
+	if !ok {
+		return nil, &Error{Action: name, Kind: ErrAlreadyRegistered}
+	}
+	return func() bool {
+		return r.write(name, func(s *snapshot) bool {
+			if s.act != a {
+				return false
+			}
+			s.act = nil
+			return true
+		})
+	}, nil
+}
+
+// Registered reports whether an action of that name is registered.
+func (r *Registry) Registered(name string) bool {
+	e := r.lookup(name)
+	return e != nil && e.snap.Load().act != nil
+}
+
+var defaultRegistry Registry
+
+// Default returns the package's default registry, used by the package-level
+// functions, like [net/http.DefaultServeMux]. Every feature works on a
+// registry of one's own too; libraries should take a *Registry rather than use
+// this one.
+func Default() *Registry { return &defaultRegistry }
+
+// RegisterAction registers an action on the default registry; see
+// [Registry.RegisterAction].
+func RegisterAction(name string, body Body, opts ...ActionOption) (unregister func() bool, err error) {
+	return defaultRegistry.RegisterAction(name, body, opts...)
+}
+
+// InvokeAction invokes an action on the default registry; see
+// [Registry.InvokeAction].
+func InvokeAction(ctx context.Context, name string, payload any) *Future[any] {
+	return defaultRegistry.InvokeAction(ctx, name, payload)
+}
+
+// Call invokes an action on the default registry and waits for it; see
+// [Registry.Call].
+func Call(ctx context.Context, name string, payload any) (any, error) {
+	return defaultRegistry.Call(ctx, name, payload)
+}
+
+// AddListener adds a listener on the default registry; see
+// [Registry.AddListener].
+func AddListener(event string, fn Listener, opts ...ListenerOption) (remove func() bool) {
+	return defaultRegistry.AddListener(event, fn, opts...)
+}
+
+// RemoveAllListeners removes every listener of an event on the default
+// registry; see [Registry.RemoveAllListeners].
+func RemoveAllListeners(event string) int {
+	return defaultRegistry.RemoveAllListeners(event)
+}
+
+// ReplaceAction pushes a replacement on the default registry; see
+// [Registry.ReplaceAction].
+func ReplaceAction(name string, fn Replacement) (remove func() bool) {
+	return defaultRegistry.ReplaceAction(name, fn)
+}
+
+// BlockAction blocks matching invocations on the default registry; see
+// [Registry.BlockAction].
+func BlockAction(name string, match func(payload any) bool) (unblock func() bool) {
+	return defaultRegistry.BlockAction(name, match)
+}

@@ -1,0 +1,31 @@
+package actions
+
+// block is one registration of BlockAction.
+type block struct {
+	match func(payload any) bool // nil matches every payload
+}
+
+// BlockAction blocks the invocations of the action name whose payload (as the
+// caller passed it) match reports true for: they fail with [ErrBlocked] and
+// nothing of theirs runs. A nil match blocks every invocation. The action need
+// not be registered. It returns a function that removes exactly this block,
+// reporting whether it did. A panic in match fails the invocation.
+//
+// An empty name panics: it is a programmer error.
+func (r *Registry) BlockAction(name string, match func(payload any) bool) (unblock func() bool) {
+	if name == "" {
+		setupPanic("BlockAction: empty action name")
+	}
+	b := &block{match: match}
+	r.write(name, func(s *snapshot) bool {
+		s.blocks = append(s.blocks[:len(s.blocks):len(s.blocks)], b)
+		return true
+	})
+	return func() bool {
+		return r.write(name, func(s *snapshot) bool {
+			var ok bool
+			s.blocks, ok = without(s.blocks, func(x *block) bool { return x == b })
+			return ok
+		})
+	}
+}

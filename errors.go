@@ -1,0 +1,219 @@
+package actions
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+	"strings"
+)
+
+// Sentinel errors. Every error the library returns matches one of these, or
+// the context error that cancelled the invocation, with [errors.Is]. Details
+// are in [*Error] (and [*PanicError] for recovered panics), reached with
+// [errors.As].
+var (
+	// ErrActionNotFound: no action of that name is registered.
+	ErrActionNotFound = errors.New("actions: action not found")
+	// ErrAlreadyRegistered: RegisterAction was called with a name that is
+	// already registered. Nothing was overwritten.
+	ErrAlreadyRegistered = errors.New("actions: action already registered")
+	// ErrClosed: the registry is closed (see [Registry.Close]).
+	ErrClosed = errors.New("actions: registry closed")
+	// ErrBlocked: a block placed with [Registry.BlockAction] matched the payload.
+	ErrBlocked = errors.New("actions: action blocked")
+	// ErrPending: the action de-duplicates by key (see [Deduplicate]) and an
+	// invocation with the same key is in flight.
+	ErrPending = errors.New("actions: action pending")
+	// ErrAborted: a before-listener aborted the invocation (see [Abort]).
+	ErrAborted = errors.New("actions: action aborted")
+	// ErrFailed: a stage of the invocation (payload update, before-listener,
+	// body or replacement, after-listener, observer) returned an error or
+	// panicked. The stage's own error is wrapped.
+	ErrFailed = errors.New("actions: action failed")
+	// ErrDepthExceeded: the invocation is nested deeper than the registry's
+	// limit (see [WithMaxDepth]); usually an action that re-invokes itself.
+	ErrDepthExceeded = errors.New("actions: invocation depth limit exceeded")
+	// ErrPayloadType: a typed action (see [Typed]) received a payload of
+	// another type, or returned a result of another type than a typed handle
+	// asked for.
+	ErrPayloadType = errors.New("actions: wrong payload type")
+	// ErrPanicked: user code panicked. Matched by [*PanicError].
+	ErrPanicked = errors.New("actions: panic in user code")
+)
+
+// Stage names the part of an invocation an error came from.
+type Stage uint8
+
+// The stages of an invocation, in lifecycle order.
+const (
+	StageNone     Stage = iota // not inside user code: lookup, closed, blocked, pending, ...
+	StageBlock                 // a block's match function
+	StageKey                   // a de-duplication key function
+	StageUpdate                // the payload update
+	StageBefore                // a before-listener
+	StageBody                  // the body or a replacement
+	StageAfter                 // an after-listener
+	StageObserver              // the observer
+)
+
+var stageNames = [...]string{"", "block match", "de-duplication key", "payload update", "before phase", "body", "after phase", "observer"}
+
+// String returns the stage's name as it appears in error messages.
+func (s Stage) String() string {
+	if int(s) < len(stageNames) {
+		return stageNames[s]
+	}
+	return fmt.Sprintf("stage(%d)", s)
+}
+
+// Error is the error of a failed invocation or registration. It is returned
+// as a pointer; use [errors.As] to reach it and [errors.Is] with a sentinel
+// to test its kind.
+type Error struct {
+	// Action is the name of the action.
+	Action string
+	// Kind is the sentinel this error matches, such as [ErrAborted] or
+	// [ErrFailed]. It is nil for an invocation ended by its context, where
+	// Err is [context.Cause] of that context.
+	Kind error
+	// Stage is where the error arose, StageNone outside user code.
+	Stage Stage
+	// Listener is the name of the listener that aborted or failed, when it
+	// was given one with [Named].
+	Listener string
+	// Err is the cause: an abort's reason, the stage's own error, a
+	// [*PanicError], or the context's cause. It may be nil (an abort without
+	// a reason).
+	Err error
+}
+
+// Error returns a lowercase message prefixed "actions: " that names the
+// action, the stage and the listener where known, and the cause.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("actions: ")
+	b.WriteString(e.Action)
+	b.WriteString(": ")
+	switch {
+	case e.Kind != nil:
+		b.WriteString(strings.TrimPrefix(e.Kind.Error(), "actions: "))
+	case e.Err != nil:
+		b.WriteString("stopped")
+	}
+	if e.Stage != StageNone {
+		b.WriteString(" in ")
+		b.WriteString(e.Stage.String())
+	}
+	if e.Listener != "" {
+		fmt.Fprintf(&b, " by listener %q", e.Listener)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		// A nested error of this package would repeat the prefix.
+		b.WriteString(strings.TrimPrefix(e.Err.Error(), "actions: "))
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause, so that [errors.Is] and [errors.As] reach an
+// abort's reason, a stage's own error or a context error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is e's kind.
+func (e *Error) Is(target error) bool { return e.Kind != nil && target == e.Kind }
+
+// PanicError is a panic in user code, recovered. It matches [ErrPanicked].
+type PanicError struct {
+	// Value is the value passed to panic.
+	Value any
+	// Stack is the stack of the panicking goroutine at the point of recovery.
+	Stack []byte
+}
+
+// Error returns "actions: panic: <value>"; the stack is in Stack.
+func (p *PanicError) Error() string { return fmt.Sprintf("actions: panic: %v", p.Value) }
+
+// Is reports whether target is ErrPanicked.
+func (p *PanicError) Is(target error) bool { return target == ErrPanicked }
+
+// Unwrap returns the panic value if it is an error, so that a panic with an
+// error value can be matched with [errors.Is].
+func (p *PanicError) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
+}
+
+// newPanicError wraps a recovered value; call it from the deferred function
+// that recovered, so that the stack is the panicking goroutine's.
+func newPanicError(v any) *PanicError {
+	return &PanicError{Value: v, Stack: debug.Stack()}
+}
+
+// PayloadTypeError details an [ErrPayloadType] error.
+type PayloadTypeError struct {
+	// Want is the type the typed action declares; Got is what arrived (nil
+	// for a nil interface).
+	Want, Got reflect.Type
+	// Result is true when the mismatch is in a result, not a payload.
+	Result bool
+}
+
+// Error describes the mismatch.
+func (e *PayloadTypeError) Error() string {
+	what := "payload"
+	if e.Result {
+		what = "result"
+	}
+	return fmt.Sprintf("actions: %s is %v, want %v", what, e.Got, e.Want)
+}
+
+// Is reports whether target is ErrPayloadType.
+func (e *PayloadTypeError) Is(target error) bool { return target == ErrPayloadType }
+
+// abortError is what [Abort] returns: a marker carrying the reason, turned
+// into an [*Error] of kind [ErrAborted] by the before phase.
+type abortError struct{ reason error }
+
+func (a *abortError) Error() string {
+	if a.reason == nil {
+		return "actions: aborted"
+	}
+	return "actions: aborted: " + a.reason.Error()
+}
+func (a *abortError) Is(target error) bool { return target == ErrAborted }
+func (a *abortError) Unwrap() error        { return a.reason }
+
+// Abort returns the error a before-listener returns to abort the invocation,
+// the Go form of calling Flex's abortFunction. The reason may be nil; it is
+// carried by the invocation's error, reachable with [errors.Is] and
+// [errors.As]. Any error that matches [ErrAborted] aborts in the same way, with
+// itself as the reason.
+//
+// Returned from an after-listener, where it is too late to abort, it is a
+// failure of that listener (see [WithErrorHandler]).
+func Abort(reason error) error { return &abortError{reason: reason} }
+
+// abortReason extracts the reason from an error that matches ErrAborted.
+func abortReason(err error) error {
+	var a *abortError
+	if errors.As(err, &a) {
+		return a.reason
+	}
+	return err
+}
+
+// fail builds the error of a stage that returned err (or panicked).
+func fail(action string, stage Stage, listener string, err error) *Error {
+	return &Error{Action: action, Kind: ErrFailed, Stage: stage, Listener: listener, Err: err}
+}
+
+// stopped builds the error of an invocation whose context ended.
+func stopped(action string, stage Stage, cause error) *Error {
+	return &Error{Action: action, Stage: stage, Err: cause}
+}
+
+// setupPanic reports a programmer error at registration time.
+func setupPanic(format string, args ...any) {
+	panic("actions: " + fmt.Sprintf(format, args...))
+}

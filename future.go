@@ -1,0 +1,76 @@
+package actions
+
+import "context"
+
+// outcome is the shared state of one invocation's future.
+type outcome struct {
+	action string
+	done   chan struct{}
+
+	// val and err are written once before done is closed, and read only after.
+	val any
+	err error
+}
+
+func newOutcome(action string) *outcome {
+	return &outcome{action: action, done: make(chan struct{})}
+}
+
+func (o *outcome) complete(val any, err error) {
+	o.val, o.err = val, err
+	close(o.done)
+}
+
+// Future is the outcome of an invocation started by [Registry.InvokeAction] or
+// [Action.Invoke]. It is safe for concurrent use: any number of goroutines may
+// wait on it, before or after it completes, and all see the same result and
+// error.
+type Future[R any] struct {
+	o *outcome
+}
+
+// Done returns a channel that is closed when the invocation has completed.
+func (f *Future[R]) Done() <-chan struct{} { return f.o.done }
+
+// Wait waits until the invocation has completed and returns its result and
+// error, or until ctx is done, in which case it returns [context.Cause] of
+// ctx. Giving up on waiting does not cancel the invocation: cancel the ctx
+// passed to InvokeAction for that.
+func (f *Future[R]) Wait(ctx context.Context) (R, error) {
+	select {
+	case <-f.o.done:
+		return f.result()
+	default:
+	}
+	select {
+	case <-f.o.done:
+		return f.result()
+	case <-ctx.Done():
+		var zero R
+		return zero, context.Cause(ctx)
+	}
+}
+
+// Result waits until the invocation has completed and returns its result and
+// error. It is Wait with a context that is never done.
+func (f *Future[R]) Result() (R, error) {
+	<-f.o.done
+	return f.result()
+}
+
+func (f *Future[R]) result() (R, error) {
+	if f.o.err != nil {
+		var zero R
+		return zero, f.o.err
+	}
+	return typedResult[R](f.o.action, f.o.val)
+}
+
+// typedResult converts an invocation's untyped result to R.
+func typedResult[R any](action string, v any) (R, error) {
+	r, err := as[R](v, true)
+	if err != nil {
+		return r, &Error{Action: action, Kind: ErrPayloadType, Stage: StageBody, Err: err}
+	}
+	return r, nil
+}

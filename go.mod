@@ -1,0 +1,3 @@
+module github.com/go-actions/actions
+
+go 1.26

@@ -1,0 +1,118 @@
+package actions
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Observer sees every invocation begin and end: enough to write logging,
+// metrics and tracing adapters without changing the library. Set one with
+// [WithObserver].
+//
+// Every call of InvokeAction, Call or a typed handle's Invoke or Call is
+// seen exactly once at begin and once at end, including those rejected
+// before any stage runs (unknown action, closed, blocked, pending, ...),
+// which end at once with their error, and those that share another's outcome.
+// Both methods are called from the invoking goroutine, with no lock held, and
+// must be safe for concurrent use. A panic in either is recovered and
+// delivered to the error handler; it never changes an invocation's outcome.
+type Observer interface {
+	// InvocationBegin is called before step 0 of the lifecycle. The context
+	// it returns becomes the invocation's context, seen by every stage and
+	// by InvocationEnd: a tracing adapter starts a span here. Returning ctx
+	// unchanged is fine.
+	InvocationBegin(ctx context.Context, inv Invocation) context.Context
+	// InvocationEnd is called once the outcome is known, before the future
+	// completes.
+	InvocationEnd(ctx context.Context, inv Invocation, out Outcome)
+}
+
+// InFlightObserver may be implemented by an [Observer] that also wants to see
+// the in-flight window of each invocation (Flex's invocationBegin and
+// invocationEnd, which Flex UI uses to disable a button while its action
+// runs): from the start of the before phase until the future completes.
+// Rejected and sharing invocations have no in-flight window.
+type InFlightObserver interface {
+	InFlightBegin(ctx context.Context, inv Invocation)
+	InFlightEnd(ctx context.Context, inv Invocation)
+}
+
+// Invocation identifies an invocation to an [Observer].
+type Invocation struct {
+	// Action is the action's name.
+	Action string
+	// ID is unique within the registry and never 0.
+	ID uint64
+	// ParentID is the ID of the invocation whose stage started this one,
+	// 0 for a top-level invocation (or a parent in another registry).
+	ParentID uint64
+	// Depth is 1 for a top-level invocation, the parent's plus 1 otherwise.
+	Depth int
+	// Payload is the payload as the caller passed it.
+	Payload any
+	// Start is when the invocation began.
+	Start time.Time
+}
+
+// Outcome is how an invocation ended, as an [Observer] sees it.
+type Outcome struct {
+	// Result and Err are what the invocation's future completes with.
+	Result any
+	Err    error
+	// Aborted is true when a before-listener aborted the invocation.
+	Aborted bool
+	// Shared is true when the invocation shared the outcome of another with
+	// the same de-duplication key (see [SharePending]).
+	Shared bool
+	// Duration is the time from begin to end.
+	Duration time.Duration
+}
+
+// SlogObserver returns an [Observer] that logs each invocation's end to
+// logger (slog.Default() when nil): at Debug when it succeeded, Info when it
+// was aborted, Warn when it failed, with the action, ids, depth, duration
+// and error as attributes. Begins are logged at Debug.
+func SlogObserver(logger *slog.Logger) Observer {
+	return slogObserver{logger}
+}
+
+type slogObserver struct{ l *slog.Logger }
+
+func (s slogObserver) logger() *slog.Logger {
+	if s.l != nil {
+		return s.l
+	}
+	return slog.Default()
+}
+
+func (s slogObserver) InvocationBegin(ctx context.Context, inv Invocation) context.Context {
+	s.logger().LogAttrs(ctx, slog.LevelDebug, "action begin", invAttrs(inv)...)
+	return ctx
+}
+
+func (s slogObserver) InvocationEnd(ctx context.Context, inv Invocation, out Outcome) {
+	level, msg := slog.LevelDebug, "action done"
+	switch {
+	case out.Aborted:
+		level, msg = slog.LevelInfo, "action aborted"
+	case out.Err != nil:
+		level, msg = slog.LevelWarn, "action failed"
+	}
+	attrs := append(invAttrs(inv), slog.Duration("duration", out.Duration))
+	if out.Shared {
+		attrs = append(attrs, slog.Bool("shared", true))
+	}
+	if out.Err != nil {
+		attrs = append(attrs, slog.String("err", out.Err.Error()))
+	}
+	s.logger().LogAttrs(ctx, level, msg, attrs...)
+}
+
+func invAttrs(inv Invocation) []slog.Attr {
+	attrs := []slog.Attr{slog.String("action", inv.Action), slog.Uint64("id", inv.ID)}
+	if inv.ParentID != 0 {
+		attrs = append(attrs, slog.Uint64("parent", inv.ParentID))
+	}
+	return append(attrs, slog.Int("depth", inv.Depth))
+}

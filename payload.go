@@ -1,0 +1,44 @@
+package actions
+
+import (
+	"context"
+	"reflect"
+)
+
+// PayloadUpdate rewrites the payload of an invocation once, before any
+// listener sees it: its result replaces the payload for every later stage. An
+// error fails the invocation and nothing else runs.
+type PayloadUpdate func(ctx context.Context, payload any) (any, error)
+
+// UpdatePayload registers the action's payload update (Flex's third argument
+// to registerAction). Blocks and de-duplication keys still see the payload as
+// the caller passed it. A nil fn panics.
+func UpdatePayload(fn PayloadUpdate) ActionOption {
+	if fn == nil {
+		setupPanic("UpdatePayload: nil function")
+	}
+	return func(a *action) { a.update = fn }
+}
+
+// as converts an untyped payload or result to T. A nil interface converts to
+// T's zero value where that is nil (a pointer, map, slice, func, channel or
+// interface type); any other value must have type T.
+func as[T any](v any, result bool) (T, error) {
+	if t, ok := v.(T); ok {
+		return t, nil
+	}
+	var zero T
+	want := reflect.TypeFor[T]()
+	if v == nil && nilable(want) {
+		return zero, nil
+	}
+	return zero, &PayloadTypeError{Want: want, Got: reflect.TypeOf(v), Result: result}
+}
+
+func nilable(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.UnsafePointer:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,252 @@
+package actions
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+)
+
+// DefaultMaxDepth is the nesting limit of a registry made without
+// [WithMaxDepth]: an invocation nested deeper than this fails with
+// [ErrDepthExceeded].
+const DefaultMaxDepth = 64
+
+// Registry maps action names to their bodies, listeners, replacements and
+// blocks. The zero value is ready to use, with the defaults of [New].
+//
+// A Registry is safe for concurrent use. Invoking takes no lock: every
+// invocation reads immutable snapshots published by the writers
+// (registering, adding and removing listeners, replacing, blocking), which
+// copy what they change under a mutex. Writers never wait for invocations
+// and invocations never wait for writers. No user code runs while the
+// registry holds a lock, so any method may be called from inside any stage.
+//
+// A Registry must not be copied after first use.
+type Registry struct {
+	cfg config // set by New, read-only after
+
+	// entries maps a name to its *entry. An entry is created by the first
+	// writer that names it and never removed, so that listeners,
+	// replacements and blocks outlive an unregistration (SPEC 6). Invoking an
+	// unknown name does not create one.
+	entries sync.Map
+
+	mu sync.Mutex // serialises writers; guards drained and entries' snapshots on write
+	// drained is closed once Close has begun and running reached zero.
+	drained     chan struct{}
+	drainClosed bool
+
+	ids     atomic.Uint64 // invocation IDs, handed out only when an observer is set
+	closed  atomic.Bool   // set by Close
+	running atomic.Int64  // invocations accepted (past step 2) and not yet complete
+}
+
+type config struct {
+	errorHandler func(error)
+	observer     Observer
+	maxDepth     int
+	concurrent   bool
+}
+
+// Option configures a [Registry] made by [New].
+type Option func(*config)
+
+// New returns a registry configured by opts. Without options it is the same
+// as a zero Registry.
+func New(opts ...Option) *Registry {
+	r := &Registry{}
+	for _, o := range opts {
+		o(&r.cfg)
+	}
+	return r
+}
+
+// WithErrorHandler sets the function that receives errors no caller can
+// receive: the joined errors of failing after-listeners (SPEC 4.7), panics of
+// the observer, and errors of a once-listener's removal. It is called from the
+// invocation's goroutine before the invocation's future completes, and must
+// be safe for concurrent use. A panic in it is recovered and logged.
+//
+// The default logs each error with [slog.Default] at level Error.
+func WithErrorHandler(h func(error)) Option {
+	if h == nil {
+		setupPanic("WithErrorHandler: nil handler")
+	}
+	return func(c *config) { c.errorHandler = h }
+}
+
+// WithObserver sets the observer that sees every invocation begin and end
+// (see [Observer]). The default is none, which costs nothing.
+func WithObserver(o Observer) Option {
+	if o == nil {
+		setupPanic("WithObserver: nil observer")
+	}
+	return func(c *config) { c.observer = o }
+}
+
+// WithMaxDepth sets the nesting limit: a top-level invocation has depth 1,
+// one made with the ctx a stage received has its parent's depth plus one, and
+// an invocation deeper than n fails with [ErrDepthExceeded]. The default is
+// [DefaultMaxDepth]. n < 1 panics.
+func WithMaxDepth(n int) Option {
+	if n < 1 {
+		setupPanic("WithMaxDepth: limit %d < 1", n)
+	}
+	return func(c *config) { c.maxDepth = n }
+}
+
+// WithConcurrentPhases makes the listeners of every action run concurrently
+// within each phase, unless the action says otherwise with [Concurrent]. The
+// default is sequential phases.
+func WithConcurrentPhases() Option {
+	return func(c *config) { c.concurrent = true }
+}
+
+func (r *Registry) maxDepth() int {
+	if r.cfg.maxDepth > 0 {
+		return r.cfg.maxDepth
+	}
+	return DefaultMaxDepth
+}
+
+// handleError delivers err to the error handler, containing its panics.
+func (r *Registry) handleError(err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			slog.Default().Error("actions: error handler panicked", "panic", newPanicError(v), "err", err)
+		}
+	}()
+	if h := r.cfg.errorHandler; h != nil {
+		h(err)
+		return
+	}
+	slog.Default().Error(err.Error())
+}
+
+// entry is everything registered under one name.
+type entry struct {
+	name string
+	// snap is the current registration; writers replace it whole under
+	// Registry.mu, invocations load it without a lock.
+	snap     atomic.Pointer[snapshot]
+	inflight atomic.Int64 // invocations in their in-flight window (SPEC 9)
+
+	dmu     sync.Mutex         // guards pending
+	pending map[string]*flight // de-duplication: in-flight invocation by key
+}
+
+// snapshot is immutable once published: writers build a new one.
+type snapshot struct {
+	act          *action // nil while the name is not registered
+	before       []*listener
+	after        []*listener
+	replacements []*replacement // bottom (oldest) first
+	blocks       []*block
+}
+
+// lookup returns the entry of name, or nil.
+func (r *Registry) lookup(name string) *entry {
+	if e, ok := r.entries.Load(name); ok {
+		return e.(*entry)
+	}
+	return nil
+}
+
+// write applies f to a copy of name's snapshot and publishes the result,
+// creating the entry if needed. f runs under r.mu: it must not call user code
+// and must replace, never modify, the slices it changes. It reports whether f
+// changed anything; when it did not, nothing is published.
+func (r *Registry) write(name string, f func(s *snapshot) bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.lookup(name)
+	if e == nil {
+		e = &entry{name: name}
+		e.snap.Store(&snapshot{})
+		r.entries.Store(name, e)
+	}
+	s := *e.snap.Load()
+	if !f(&s) {
+		return false
+	}
+	e.snap.Store(&s)
+	return true
+}
+
+// without returns a copy of list without the element for which match is
+// true, and whether there was one.
+func without[T any](list []T, match func(T) bool) ([]T, bool) {
+	for i, x := range list {
+		if match(x) {
+			out := make([]T, 0, len(list)-1)
+			out = append(out, list[:i]...)
+			return append(out, list[i+1:]...), true
+		}
+	}
+	return list, false
+}
+
+// InFlight returns the number of invocations of the action that are in
+// flight: past the payload update and not yet complete (SPEC 9). Invocations
+// that share another's outcome (see [Deduplicate]) are not counted.
+func (r *Registry) InFlight(name string) int {
+	if e := r.lookup(name); e != nil {
+		return int(e.inflight.Load())
+	}
+	return 0
+}
+
+// Close stops new invocations, which fail with [ErrClosed], and waits until
+// the invocations already accepted have completed, or until ctx is done, in
+// which case it returns [context.Cause] of ctx and those invocations go on.
+// Invocations that running ones start after Close began fail with ErrClosed.
+// Close may be called more than once; every call waits in the same way.
+// Registering and adding listeners still work on a closed registry, for
+// symmetry with removal, but nothing can be invoked.
+func (r *Registry) Close(ctx context.Context) error {
+	r.mu.Lock()
+	if r.drained == nil {
+		r.drained = make(chan struct{})
+	}
+	drained := r.drained
+	r.mu.Unlock()
+	r.closed.Store(true)
+	if r.running.Load() == 0 {
+		r.signalDrained()
+	}
+	select {
+	case <-drained:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// accept counts an invocation as running, or reports that the registry is
+// closed. The order (count, then check) pairs with Close's (mark, then
+// check the count): either the invocation sees the mark, or Close sees the
+// count and the invocation's release signals the drain.
+func (r *Registry) accept() bool {
+	r.running.Add(1)
+	if r.closed.Load() {
+		r.release()
+		return false
+	}
+	return true
+}
+
+func (r *Registry) release() {
+	if r.running.Add(-1) == 0 && r.closed.Load() {
+		r.signalDrained()
+	}
+}
+
+func (r *Registry) signalDrained() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.drained != nil && !r.drainClosed && r.running.Load() == 0 {
+		r.drainClosed = true
+		close(r.drained)
+	}
+}

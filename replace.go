@@ -1,0 +1,58 @@
+package actions
+
+import "context"
+
+// Replacement takes the place of an action's body. It receives the payload
+// and original, the implementation it replaced: the replacement pushed before
+// it, or the registered body at the bottom of the stack. Calling original runs
+// only that implementation (no listeners, no de-duplication); a replacement
+// may call it zero, one or several times, with any payload. What it returns
+// is the body's result for the layer above, and the invocation's result for
+// the outermost layer.
+type Replacement func(ctx context.Context, payload any, original Body) (any, error)
+
+// replacement is one layer of an action's replacement stack.
+type replacement struct {
+	fn Replacement
+}
+
+// ReplaceAction pushes fn on the replacement stack of the action name: the
+// most recent replacement runs first. The action need not be registered yet;
+// the stack applies once it is, and survives its unregistration. It returns a
+// function that removes exactly this layer, wherever it is in the stack,
+// reporting whether it did; the other layers keep working. An invocation reads
+// the stack when its body stage starts.
+//
+// An empty name or a nil fn panics: those are programmer errors.
+func (r *Registry) ReplaceAction(name string, fn Replacement) (remove func() bool) {
+	if name == "" {
+		setupPanic("ReplaceAction: empty action name")
+	}
+	if fn == nil {
+		setupPanic("ReplaceAction(%q): nil replacement", name)
+	}
+	layer := &replacement{fn: fn}
+	r.write(name, func(s *snapshot) bool {
+		s.replacements = append(s.replacements[:len(s.replacements):len(s.replacements)], layer)
+		return true
+	})
+	return func() bool {
+		return r.write(name, func(s *snapshot) bool {
+			var ok bool
+			s.replacements, ok = without(s.replacements, func(x *replacement) bool { return x == layer })
+			return ok
+		})
+	}
+}
+
+// runLayer runs layer i of stack, with the layers below it (and finally body)
+// as its original. i < 0 runs body.
+func runLayer(ctx context.Context, stack []*replacement, i int, body Body, payload any) (any, error) {
+	if i < 0 {
+		return body(ctx, payload)
+	}
+	original := func(ctx context.Context, payload any) (any, error) {
+		return runLayer(ctx, stack, i-1, body, payload)
+	}
+	return stack[i].fn(ctx, payload, original)
+}

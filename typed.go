@@ -1,0 +1,170 @@
+package actions
+
+import "context"
+
+// Action is a typed handle on the action of its name: P is its payload's type
+// and R its result's. It is a small value, free to copy and compare, and holds
+// no registration of its own: typed and untyped code (and several handles)
+// on the same registry and name see the same action, listeners and
+// replacements. The zero value is not usable; make one with [Typed].
+//
+// Payloads reach typed code as P. A payload of another type arriving through
+// the untyped API fails the invocation with [ErrPayloadType] (a nil interface
+// is accepted as the zero value of a pointer, map, slice, func, channel or
+// interface P); it never panics.
+type Action[P, R any] struct {
+	reg  *Registry
+	name string
+}
+
+// Typed returns a typed handle on the action name of r (the default registry
+// when r is nil). It registers nothing. An empty name panics.
+func Typed[P, R any](r *Registry, name string) Action[P, R] {
+	if name == "" {
+		setupPanic("Typed: empty action name")
+	}
+	if r == nil {
+		r = Default()
+	}
+	return Action[P, R]{reg: r, name: name}
+}
+
+// Name returns the action's name.
+func (a Action[P, R]) Name() string { return a.name }
+
+// Registry returns the registry the handle works on.
+func (a Action[P, R]) Registry() *Registry { return a.reg }
+
+// Register registers body as the action, as [Registry.RegisterAction] does,
+// and makes the action check that every payload has type P before any stage
+// runs.
+func (a Action[P, R]) Register(body func(ctx context.Context, payload P) (R, error), opts ...ActionOption) (unregister func() bool, err error) {
+	if body == nil {
+		setupPanic("Register(%q): nil body", a.name)
+	}
+	check := func(payload any) error {
+		_, err := as[P](payload, false)
+		return err
+	}
+	opts = append(opts[:len(opts):len(opts)], func(x *action) { x.check = check })
+	return a.reg.RegisterAction(a.name, untypedBody(body), opts...)
+}
+
+// Invoke starts an invocation and returns its future, as
+// [Registry.InvokeAction] does. A result of another type than R (from an
+// untyped body or replacement) fails with [ErrPayloadType].
+func (a Action[P, R]) Invoke(ctx context.Context, payload P) *Future[R] {
+	return &Future[R]{o: a.reg.InvokeAction(ctx, a.name, payload).o}
+}
+
+// Call invokes the action and waits for it, as [Registry.Call] does.
+func (a Action[P, R]) Call(ctx context.Context, payload P) (R, error) {
+	v, err := a.reg.Call(ctx, a.name, payload)
+	if err != nil {
+		var zero R
+		return zero, err
+	}
+	return typedResult[R](a.name, v)
+}
+
+// Before adds a before-listener, as [Registry.AddListener] does with
+// "before"+name.
+func (a Action[P, R]) Before(fn func(ctx context.Context, payload P) error, opts ...ListenerOption) (remove func() bool) {
+	return a.reg.AddListener("before"+a.name, typedListener(fn), opts...)
+}
+
+// After adds an after-listener, as [Registry.AddListener] does with
+// "after"+name.
+func (a Action[P, R]) After(fn func(ctx context.Context, payload P) error, opts ...ListenerOption) (remove func() bool) {
+	return a.reg.AddListener("after"+a.name, typedListener(fn), opts...)
+}
+
+// Replace pushes a replacement, as [Registry.ReplaceAction] does. original
+// runs the layer below with the payload it is given.
+func (a Action[P, R]) Replace(fn func(ctx context.Context, payload P, original func(context.Context, P) (R, error)) (R, error)) (remove func() bool) {
+	if fn == nil {
+		setupPanic("Replace(%q): nil replacement", a.name)
+	}
+	name := a.name
+	return a.reg.ReplaceAction(name, func(ctx context.Context, payload any, original Body) (any, error) {
+		p, err := as[P](payload, false)
+		if err != nil {
+			return nil, err
+		}
+		return fn(ctx, p, func(ctx context.Context, p P) (R, error) {
+			v, err := original(ctx, p)
+			if err != nil {
+				var zero R
+				return zero, err
+			}
+			return typedResult[R](name, v)
+		})
+	})
+}
+
+// Block blocks the invocations whose payload match reports true for (all of
+// them when match is nil), as [Registry.BlockAction] does. A payload of
+// another type than P does not match.
+func (a Action[P, R]) Block(match func(payload P) bool) (unblock func() bool) {
+	if match == nil {
+		return a.reg.BlockAction(a.name, nil)
+	}
+	return a.reg.BlockAction(a.name, func(payload any) bool {
+		p, err := as[P](payload, false)
+		return err == nil && match(p)
+	})
+}
+
+// InFlight returns the number of invocations in flight, as
+// [Registry.InFlight] does.
+func (a Action[P, R]) InFlight() int { return a.reg.InFlight(a.name) }
+
+// UpdatePayloadOf is [UpdatePayload] for a typed action: fn receives and
+// returns a P.
+func UpdatePayloadOf[P any](fn func(ctx context.Context, payload P) (P, error)) ActionOption {
+	if fn == nil {
+		setupPanic("UpdatePayloadOf: nil function")
+	}
+	return UpdatePayload(func(ctx context.Context, payload any) (any, error) {
+		p, err := as[P](payload, false)
+		if err != nil {
+			return nil, err
+		}
+		return fn(ctx, p)
+	})
+}
+
+// DeduplicateBy is [Deduplicate] for a typed action: key receives a P. A
+// payload of another type never reaches it (the invocation fails first).
+func DeduplicateBy[P any](key func(payload P) string, mode DedupMode) ActionOption {
+	if key == nil {
+		setupPanic("DeduplicateBy: nil key function")
+	}
+	return Deduplicate(func(payload any) string {
+		p, _ := as[P](payload, false)
+		return key(p)
+	}, mode)
+}
+
+func untypedBody[P, R any](body func(context.Context, P) (R, error)) Body {
+	return func(ctx context.Context, payload any) (any, error) {
+		p, err := as[P](payload, false)
+		if err != nil {
+			return nil, err
+		}
+		return body(ctx, p)
+	}
+}
+
+func typedListener[P any](fn func(context.Context, P) error) Listener {
+	if fn == nil {
+		return nil // AddListener reports it
+	}
+	return func(ctx context.Context, payload any) error {
+		p, err := as[P](payload, false)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, p)
+	}
+}
