@@ -1,0 +1,200 @@
+// Package actions is an embeddable actions framework: named extension points
+// that plugins hook into, modelled on the Actions Framework of Twilio Flex UI.
+//
+// An action is a name bound to a body. Plugins listen before an action (and
+// may veto it), listen after it, replace what it does while still being able
+// to call what they replaced, and register actions of their own. Callers
+// invoke actions by name, or through typed handles, and get a future.
+//
+//	r := actions.New()
+//	r.RegisterAction("AcceptTask", acceptTask)
+//	r.AddListener("beforeAcceptTask", confirm)  // may return actions.Abort(reason)
+//	r.AddListener("afterAcceptTask", notify)
+//	r.ReplaceAction("AcceptTask", func(ctx context.Context, p any, original actions.Body) (any, error) {
+//		// ... then run what was replaced
+//		return original(ctx, p)
+//	})
+//	result, err := r.InvokeAction(ctx, "AcceptTask", task).Wait(ctx)
+//
+// # Registry
+//
+// A [Registry] holds the actions and everything attached to them. The zero
+// value is ready to use; [New] takes options ([WithErrorHandler],
+// [WithObserver], [WithMaxDepth], [WithConcurrentPhases]). The package-level
+// functions ([RegisterAction], [InvokeAction], [AddListener], ...) work on
+// [Default], a registry for programs that want one, like
+// net/http.DefaultServeMux; libraries should take a *Registry.
+//
+// Every registration returns its own undo, a func() bool that removes exactly
+// that registration and reports whether it did: an action, a listener, a
+// replacement layer, a block. Go funcs are not comparable, so nothing is
+// removed by function value.
+//
+// Listeners, replacements and blocks are kept by name: they may be added
+// before the action is registered, and they stay when it is unregistered and
+// apply again if it is registered again.
+//
+// # Lifecycle
+//
+// One invocation runs these steps, in this order:
+//
+//  0. A ctx that is already done fails the invocation with [context.Cause]; nothing runs.
+//     An invocation nested deeper than the depth limit fails with [ErrDepthExceeded].
+//  1. The action is looked up: unknown or unregistered fails with [ErrActionNotFound].
+//     The body found here is the one that runs, whatever happens to the registration later.
+//  2. A closed registry fails it with [ErrClosed]. (A typed action then checks the
+//     payload's type: [ErrPayloadType].)
+//  3. A block whose match accepts the payload fails it with [ErrBlocked].
+//  4. De-duplication, if the action opted in with [Deduplicate]: [ErrPending], or the
+//     outcome of the invocation in flight with the same key is shared.
+//  5. The payload update, if registered with [UpdatePayload], runs once; its result is the
+//     payload of every later stage.
+//  6. The before phase: the before-listeners registered when the phase starts.
+//  7. If a before-listener aborted or failed, the invocation stops there.
+//  8. The body: the top of the replacement stack as it is when this step starts, else the
+//     registered body. Its error or panic fails the invocation; the after phase does not run.
+//  9. The after phase: the after-listeners registered when the phase starts, with the same
+//     payload. Their errors go to the error handler; the result stands.
+//  10. The future completes with the body's result (or the outermost replacement's).
+//
+// Blocks and de-duplication keys see the payload as the caller passed it,
+// before the payload update. The caller's ctx flows to every stage, wrapped so
+// that an invocation made with it from inside a stage is nested in this one.
+// Cancellation is checked at step 0, before the before phase, between the
+// listeners of a sequential before phase, and before the body; an invocation
+// stopped there fails with context.Cause(ctx). Once the body has returned, its
+// result stands: the after phase still runs.
+//
+// [Registry.InvokeAction] runs the lifecycle in a goroutine of its own and
+// returns a [Future] at once; [Registry.Call] runs the same lifecycle in the
+// calling goroutine, for hot paths. Typed handles ([Typed]) do the same with
+// compile-time payload and result types, over the same names.
+//
+// # Listeners
+//
+// [Registry.AddListener] takes Flex's event names: "before<Action>" or
+// "after<Action>", parsed exactly ([ParseEvent]); anything else panics, where
+// Flex silently accepts any string. Listeners run in the order they were added;
+// [Priority] reorders them, higher first, ties keeping the order they were
+// added (the default priority is 0). [Registry.Listeners] reports the
+// effective order. [Once] listeners run at most once, claimed atomically.
+// [Registry.RemoveAllListeners] removes all the listeners of an event.
+//
+// Each phase runs a snapshot: the listeners registered when the phase starts.
+// Adding or removing a listener while a phase runs affects later phases and
+// invocations only; a listener whose removal has returned runs in no phase
+// that starts afterwards.
+//
+// Phases are sequential by default: each listener returns before the next
+// starts. With [WithConcurrentPhases] or [Concurrent], all the listeners of a
+// phase start together and the phase waits for all of them, as Flex does.
+//
+// # Aborting and errors
+//
+// A before-listener aborts the invocation by returning [Abort] (with an
+// optional reason), the Go form of calling Flex's abortFunction. The body,
+// every replacement and every after-listener are skipped and the invocation
+// fails with an [*Error] that matches [ErrAborted], names the action and, when
+// the listener was [Named], the listener, and wraps the reason. In a
+// sequential phase the listeners after the aborting one do not run; in a
+// concurrent phase the others are awaited, their context is cancelled with the
+// abort as its cause, and an abort wins over failures, which stay reachable
+// through the joined error.
+//
+// A before-listener that returns another error, or panics, stops the
+// invocation in the same way, but as a failure: the error matches [ErrFailed],
+// not ErrAborted, and its Stage is [StageBefore]. So do errors and panics of
+// the payload update, the body and the replacements. After-listener errors do
+// not change the outcome: every after-listener runs, and their errors, joined,
+// go to the registry's error handler ([WithErrorHandler]; by default they are
+// logged with log/slog). An abort returned from an after-listener, where it is
+// too late to abort, is such an error.
+//
+// A panic in user code never crashes the host and never leaves a future
+// incomplete: it is recovered into a [*PanicError] with the value and the
+// stack, and handled as an error of its stage.
+//
+// Every error the library returns matches a sentinel with [errors.Is]
+// ([ErrActionNotFound], [ErrAlreadyRegistered], [ErrClosed], [ErrBlocked],
+// [ErrPending], [ErrAborted], [ErrFailed], [ErrDepthExceeded],
+// [ErrPayloadType]) or, for an invocation stopped by its context, the context's
+// cause; details are reached with [errors.As] on [*Error], [*PanicError] and
+// [*PayloadTypeError]; messages are lowercase, prefixed "actions: ", and name
+// the action. [Future.Wait] and [Registry.Close] return the bare cause of
+// their own context when they give up waiting.
+//
+// Programmer errors found at setup time panic with a message prefixed
+// "actions: ": an empty action name, a nil body, listener, replacement or
+// option function, a malformed event name, a nil context.
+//
+// # Replacing actions
+//
+// [Registry.ReplaceAction] pushes a replacement on the action's stack; the
+// most recent runs first. It receives original, the implementation it
+// replaced: the layer below it, down to the registered body. Calling original
+// runs that implementation only (no listeners, no de-duplication), as many
+// times as the replacement likes, with any payload. Each layer's handle
+// removes exactly that layer, wherever it is in the stack.
+//
+// # Blocking, de-duplication, in flight
+//
+// [Registry.BlockAction] fails matching invocations with [ErrBlocked] until
+// unblocked. [Deduplicate] makes an action reject ([RejectPending], Flex's
+// "Action is pending") or join ([SharePending], like
+// golang.org/x/sync/singleflight) an invocation while another with the same
+// key is in flight. A nested invocation with the key of one of its ancestors
+// is rejected in either mode, since it would wait for itself.
+// [Registry.InFlight] counts the invocations in flight, from the start of the
+// before phase until the future completes; an [InFlightObserver] sees each
+// window open and close.
+//
+// # Concurrency
+//
+// Every exported method is safe for concurrent use. Invoking takes no lock:
+// an invocation reads immutable snapshots that writers (registering,
+// listening, replacing, blocking) replace whole under a mutex, so invocations
+// never wait for writers and writers never wait for invocations. No user code
+// runs while the library holds a lock: registering, removing, replacing and
+// invoking from inside any stage never deadlocks.
+//
+// Concurrent invocations of one action are independent: each has its own
+// payload, abort state and outcome. The payload itself is shared between the
+// stages of one invocation (that is how a listener's change reaches the body);
+// if the caller shares one payload between concurrent invocations, it must
+// synchronise access to it.
+//
+// Every goroutine the library starts ends when its invocation ends: one per
+// InvokeAction, and one per listener of a concurrent phase but the last.
+// [Registry.Close] stops new invocations and waits for those in flight.
+//
+// An action that re-invokes itself through its own listeners is stopped by
+// the depth limit ([DefaultMaxDepth], [WithMaxDepth]) with [ErrDepthExceeded].
+//
+// # Observability
+//
+// An [Observer] ([WithObserver]) sees every invocation begin and end: the
+// action, an ID and the parent's, the depth, the duration, the result, the
+// error and whether it was aborted, including invocations rejected before
+// any stage ran. Its InvocationBegin may return a context for the stages, so
+// a tracing adapter can start a span there. [SlogObserver] logs with log/slog.
+// Without an observer, observation costs nothing.
+//
+// # Differences from Flex
+//
+//   - Registering a name twice fails with [ErrAlreadyRegistered]; Flex overwrites
+//     the action silently, so plugins clobber each other.
+//   - original, in a replacement, is the layer below. Flex 2.x passes the base body
+//     as original (and the layer below as a third argument), so calling original
+//     there silently skips other plugins' replacements.
+//   - Event names are parsed strictly; Flex accepts any string.
+//   - A failing before-listener stops the invocation with an error; Flex logs it and
+//     carries on. After-listener errors reach an error handler instead of the console.
+//   - Listeners are removed by the handle their registration returned, not by
+//     function value, and may have a priority and a name, or run once.
+//   - Listeners run one after another unless a phase is made concurrent; Flex starts
+//     all of a phase's listeners together.
+//   - Invocations carry a context: values, cancellation, nesting and a depth limit.
+//   - Typed handles check payload and result types at compile time.
+//   - De-duplication is opt-in per action and may share the outcome instead of
+//     rejecting; the registry can be closed and drained.
+package actions
