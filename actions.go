@@ -47,7 +47,9 @@ const (
 	// SharePending makes the invocation wait for the one in flight and
 	// complete with its result and error, as [golang.org/x/sync/singleflight]
 	// does. A sharing invocation runs no stage of its own and is not counted
-	// by [Registry.InFlight].
+	// by [Registry.InFlight]. If its own ctx is done before the outcome is
+	// there, it stops waiting and fails with [context.Cause] of ctx; the
+	// invocation it shared goes on.
 	SharePending
 )
 

@@ -57,7 +57,7 @@ const (
 	StageObserver              // the observer
 )
 
-var stageNames = [...]string{"", "block match", "de-duplication key", "payload update", "before phase", "body", "after phase", "observer"}
+var stageNames = [...]string{"none", "block match", "de-duplication key", "payload update", "before phase", "body", "after phase", "observer"}
 
 // String returns the stage's name as it appears in error messages.
 func (s Stage) String() string {

@@ -27,9 +27,7 @@ func (r *Registry) InvokeAction(ctx context.Context, name string, payload any) *
 
 // Call invokes the action name with payload and waits for it: the same
 // lifecycle as [Registry.InvokeAction], run in the calling goroutine, for hot
-// paths. An invocation that shares another's outcome (see [SharePending])
-// waits for it, as [golang.org/x/sync/singleflight.Group.Do] does. A nil ctx
-// panics.
+// paths. A nil ctx panics.
 func (r *Registry) Call(ctx context.Context, name string, payload any) (any, error) {
 	if ctx == nil {
 		setupPanic("Call(%q): nil context", name)
@@ -152,8 +150,12 @@ func (f *frame) run(payload any) (any, error) {
 		}
 		if shared != nil {
 			f.shared = true
-			<-shared.done
-			return shared.val, shared.err
+			select {
+			case <-shared.done:
+				return shared.val, shared.err
+			case <-f.Done():
+				return nil, stopped(name, StageNone, context.Cause(f))
+			}
 		}
 	}
 	// 5. Payload update.
