@@ -70,7 +70,7 @@ func (f *Future[R]) result() (R, error) {
 func typedResult[R any](action string, v any) (R, error) {
 	r, err := as[R](v, true)
 	if err != nil {
-		return r, &Error{Action: action, Kind: ErrPayloadType, Stage: StageBody, Err: err}
+		return r, &Error{Action: action, Kind: ErrPayloadType, Err: err}
 	}
 	return r, nil
 }

@@ -196,17 +196,18 @@ func (f *frame) run(payload any) (any, error) {
 
 // end settles the invocation's bookkeeping, in an order that makes every
 // effect visible to whoever the completion wakes: the de-duplication key is
-// free, the observer has seen the end, the in-flight count is down; then the
-// future completes, then Close may return.
+// free, the in-flight window is closed (inside the observer's begin and end),
+// the observer has seen the end; then the future completes, then Close may
+// return.
 func (f *frame) end(res any, err error, out *outcome) {
 	if f.lead != nil {
 		f.finishFlight(res, err)
 	}
-	if f.obs != nil {
-		f.observeEnd(res, err)
-	}
 	if f.inflight {
 		f.endInFlight()
+	}
+	if f.obs != nil {
+		f.observeEnd(res, err)
 	}
 	if out != nil {
 		out.complete(res, err)

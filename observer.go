@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -70,9 +71,12 @@ type Outcome struct {
 }
 
 // SlogObserver returns an [Observer] that logs each invocation's end to
-// logger (slog.Default() when nil): at Debug when it succeeded, Info when it
-// was aborted, Warn when it failed, with the action, ids, depth, duration
-// and error as attributes. Begins are logged at Debug.
+// logger (slog.Default() when nil): "action done" at Debug when it succeeded,
+// "action aborted" at Info when a before-listener aborted it, "action failed"
+// at Warn when a stage failed ([ErrFailed]), "action rejected" at Info for
+// any other error (not found, closed, blocked, pending, cancelled, ...), with
+// the action, ids, depth, duration and error as attributes. Begins are
+// logged at Debug.
 func SlogObserver(logger *slog.Logger) Observer {
 	return slogObserver{logger}
 }
@@ -96,8 +100,10 @@ func (s slogObserver) InvocationEnd(ctx context.Context, inv Invocation, out Out
 	switch {
 	case out.Aborted:
 		level, msg = slog.LevelInfo, "action aborted"
-	case out.Err != nil:
+	case errors.Is(out.Err, ErrFailed):
 		level, msg = slog.LevelWarn, "action failed"
+	case out.Err != nil:
+		level, msg = slog.LevelInfo, "action rejected"
 	}
 	attrs := append(invAttrs(inv), slog.Duration("duration", out.Duration))
 	if out.Shared {

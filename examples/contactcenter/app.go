@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/go-actions/actions"
+)
+
+// app is the contact-centre UI: its world, the actions it ships with, and
+// the plugins that extend them.
+//
+// The actions are registered through typed handles; plugins may use either
+// the handles or the Flex-style names ("AcceptTask", "beforeAcceptTask"):
+// both reach the same action, listeners and replacements.
+type app struct {
+	reg   *actions.Registry
+	world *World
+	trace *tracer
+
+	acceptTask   actions.Action[*Task, Status]
+	wrapupTask   actions.Action[*Task, Status]
+	completeTask actions.Action[*Task, Status]
+	sendMessage  actions.Action[*Message, string]
+
+	plugins []string // names of the installed plugins, in order
+}
+
+// newApp returns an app that prints its trace to out, with the built-in
+// actions registered and no plugin installed.
+func newApp(out io.Writer) (*app, error) {
+	t := &tracer{w: out}
+	reg := actions.New(
+		actions.WithObserver(traceObserver{t}),
+		// After-listener errors do not change an invocation's outcome; show
+		// them in the trace instead of the default log.
+		actions.WithErrorHandler(func(err error) { t.line(0, "! %v", err) }),
+	)
+	a := &app{
+		reg:          reg,
+		world:        NewWorld(),
+		trace:        t,
+		acceptTask:   actions.Typed[*Task, Status](reg, "AcceptTask"),
+		wrapupTask:   actions.Typed[*Task, Status](reg, "WrapupTask"),
+		completeTask: actions.Typed[*Task, Status](reg, "CompleteTask"),
+		sendMessage:  actions.Typed[*Message, string](reg, "SendMessage"),
+	}
+	return a, a.registerBuiltins()
+}
+
+// registerBuiltins registers the actions a contact-centre UI ships with.
+// Their bodies only move tasks through their statuses and send messages:
+// everything else is the plugins' business.
+func (a *app) registerBuiltins() error {
+	move := func(h actions.Action[*Task, Status], from, to Status) error {
+		_, err := h.Register(func(ctx context.Context, t *Task) (Status, error) {
+			if err := a.world.Move(t, from, to); err != nil {
+				return "", err
+			}
+			a.trace.printf(ctx, "body: %s %s -> %s", t.SID, from, to)
+			return to, nil
+		}, actions.UpdatePayloadOf(requireTask))
+		return err
+	}
+	_, errSend := a.sendMessage.Register(func(ctx context.Context, m *Message) (string, error) {
+		sid, err := a.world.Send(*m)
+		if err != nil {
+			return "", err
+		}
+		a.trace.printf(ctx, "body: %s %s: %q", m.Conversation, m.Author, m.Body)
+		return sid, nil
+	})
+	return errors.Join(
+		move(a.acceptTask, Reserved, Assigned),
+		move(a.wrapupTask, Assigned, Wrapping),
+		move(a.completeTask, Wrapping, Completed),
+		errSend,
+	)
+}
+
+// errNoTask fails a task action invoked with a nil task.
+var errNoTask = errors.New("no task")
+
+// requireTask is the payload update of the task actions. The typed check lets
+// a nil *Task through, as a pointer's zero value; rejecting it here, before
+// any listener runs, lets every listener rely on a task.
+func requireTask(_ context.Context, t *Task) (*Task, error) {
+	if t == nil {
+		return nil, errNoTask
+	}
+	return t, nil
+}
+
+// logf prints a line of a plugin's trace, inside the invocation of ctx.
+type logf func(ctx context.Context, format string, args ...any)
+
+// plugin extends the app through its actions, as a Flex plugin does in its
+// init(flex, manager): it adds listeners, replaces actions and registers
+// new ones.
+type plugin struct {
+	name string
+	init func(a *app, log logf) error
+}
+
+// install initialises the plugins in order.
+func (a *app) install(plugins ...plugin) error {
+	for _, p := range plugins {
+		log := func(ctx context.Context, format string, args ...any) {
+			a.trace.printf(ctx, "["+p.name+"] "+format, args...)
+		}
+		if err := p.init(a, log); err != nil {
+			return err
+		}
+		a.plugins = append(a.plugins, p.name)
+	}
+	return nil
+}

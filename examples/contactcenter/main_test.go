@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-actions/actions"
+)
+
+func TestRun(t *testing.T) {
+	var buf bytes.Buffer
+	require.NoError(t, run(&buf))
+	assert.Equal(t, wantTrace, buf.String())
+}
+
+// testApp is the app of run, with every plugin installed, a prompt that
+// gives answers (in order), and a CRM served by crm.
+func testApp(t *testing.T, crm http.Handler, answers ...bool) (*app, *bytes.Buffer) {
+	t.Helper()
+	srv := httptest.NewServer(crm)
+	t.Cleanup(srv.Close)
+	var buf bytes.Buffer
+	a, err := newApp(&buf)
+	require.NoError(t, err)
+	require.NoError(t, a.install(
+		acceptNotifier(),
+		confirmAccept(scripted(answers...)),
+		voiceDetector(),
+		screenPop(),
+		crmSync(srv.Client(), srv.URL),
+		chatGoodbye(),
+	))
+	return a, &buf
+}
+
+// index returns the position of event in the world's events, -1 if absent.
+func index(a *app, event string) int { return slices.Index(a.world.Events(), event) }
+
+// Use cases 1 to 4: what accepting a task runs, and what an abort skips.
+func TestAcceptTask(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		channel Channel
+		answer  bool
+		// wants
+		status  Status
+		aborted bool
+		voice   bool // voice-detector logged the call
+	}{
+		{name: "SPEC_4.1_chat_confirmed", channel: Chat, answer: true, status: Assigned},
+		{name: "SPEC_4.1_voice_confirmed", channel: Voice, answer: true, status: Assigned, voice: true},
+		{name: "SPEC_4.2_chat_declined_aborts", channel: Chat, answer: false, status: Reserved, aborted: true},
+		{name: "SPEC_4.2_voice_declined_aborts_after_detection", channel: Voice, answer: false, status: Reserved, aborted: true, voice: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, trace := testApp(t, &CRM{}, tt.answer)
+			task := a.world.Offer("WT001", tt.channel, "Ada", "hello")
+
+			status, err := a.acceptTask.Call(ctx, task)
+
+			assert.Equal(t, tt.status, a.world.Status(task))
+			assert.Equal(t, tt.voice, bytes.Contains(trace.Bytes(), []byte("[voice-detector] incoming voice call from Ada on WT001")), "voice detection")
+			accepted := bytes.Contains(trace.Bytes(), []byte("[accept-notifier] WT001 accepted"))
+			popped := index(a, "screen pop Ada")
+			if !tt.aborted {
+				require.NoError(t, err)
+				assert.Equal(t, Assigned, status)
+				assert.True(t, accepted, "afterAcceptTask ran")
+				// Use case 4: the replacement's own logic, then the original.
+				require.NotEqual(t, -1, popped, "screen pop")
+				assert.Less(t, popped, index(a, "WT001 reserved -> assigned"))
+				return
+			}
+			require.Error(t, err)
+			assert.ErrorIs(t, err, actions.ErrAborted)
+			assert.ErrorIs(t, err, ErrDeclined, "the reason is reachable")
+			var e *actions.Error
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, "confirm-accept", e.Listener)
+			assert.Equal(t, "AcceptTask", e.Action)
+			assert.Equal(t, actions.StageBefore, e.Stage)
+			assert.False(t, accepted, "afterAcceptTask skipped")
+			assert.Equal(t, -1, popped, "replacement skipped")
+		})
+	}
+}
+
+// A prompt that fails is not an answer: AcceptTask fails, it is not aborted.
+func TestAcceptTask_SPEC_4_4_promptErrorFails(t *testing.T) {
+	a, _ := testApp(t, &CRM{}) // no scripted answers: the prompt fails
+	task := a.world.Offer("WT001", Chat, "Ada", "hello")
+
+	_, err := a.acceptTask.Call(context.Background(), task)
+
+	require.Error(t, err)
+	assert.ErrorIs(t, err, actions.ErrFailed)
+	assert.NotErrorIs(t, err, actions.ErrAborted)
+	assert.Equal(t, Reserved, a.world.Status(task))
+}
+
+// Use case 6: a chat is said goodbye to before its wrap-up; a call is not.
+func TestWrapupTask(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		channel Channel
+		goodbye bool
+	}{
+		{name: "SPEC_7_chat_sends_closing_message_before_original", channel: Chat, goodbye: true},
+		{name: "SPEC_5_voice_goes_straight_to_original", channel: Voice},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, _ := testApp(t, &CRM{}, true)
+			task := a.world.Offer("WT001", tt.channel, "Ada", "hello")
+			_, err := a.acceptTask.Call(ctx, task)
+			require.NoError(t, err)
+
+			status, err := a.wrapupTask.Call(ctx, task)
+
+			require.NoError(t, err)
+			assert.Equal(t, Wrapping, status)
+			wrapped := index(a, "WT001 assigned -> wrapping")
+			require.NotEqual(t, -1, wrapped, "the original WrapupTask ran")
+			goodbye := index(a, task.Conversation+" agent: "+ClosingMessage)
+			if !tt.goodbye {
+				for _, e := range a.world.Events() {
+					assert.NotContains(t, e, "agent:", "no message sent")
+				}
+				return
+			}
+			require.NotEqual(t, -1, goodbye, "closing message sent")
+			assert.Less(t, goodbye, wrapped, "closing message before the original wrap-up")
+			msgs := a.world.Messages(task.Conversation)
+			require.Len(t, msgs, 2)
+			assert.Equal(t, ClosingMessage, msgs[1].Body)
+		})
+	}
+}
+
+// Use case 5: completing a task makes MyAction's HTTP request; its failure
+// goes to the error handler and does not undo the completion.
+func TestCompleteTask_MyAction(t *testing.T) {
+	ctx := context.Background()
+	complete := func(t *testing.T, crm http.Handler) (*app, *bytes.Buffer, error) {
+		a, trace := testApp(t, crm, true)
+		task := a.world.Offer("WT001", Chat, "Ada", "hello")
+		for _, h := range []actions.Action[*Task, Status]{a.acceptTask, a.wrapupTask} {
+			_, err := h.Call(ctx, task)
+			require.NoError(t, err)
+		}
+		_, err := a.completeTask.Call(ctx, task)
+		require.Equal(t, Completed, a.world.Status(task))
+		return a, trace, err
+	}
+
+	t.Run("SPEC_7_request_reaches_server", func(t *testing.T) {
+		crm := &CRM{}
+		_, trace, err := complete(t, crm)
+		require.NoError(t, err)
+		assert.Equal(t, []Interaction{{Task: "WT001", Channel: Chat, Customer: "Ada"}}, crm.Received())
+		assert.Contains(t, trace.String(), "[crm-sync] the CRM logged WT001 as INT-1")
+	})
+	t.Run("SPEC_4.7_server_error_goes_to_error_handler", func(t *testing.T) {
+		down := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		})
+		_, trace, err := complete(t, down)
+		require.NoError(t, err, "CompleteTask stands")
+		assert.Contains(t, trace.String(),
+			`! actions: CompleteTask: action failed in after phase by listener "crm-sync": MyAction: action failed in body: crm: 503 Service Unavailable`)
+	})
+}
+
+// Typed handles and Flex-style names reach the same action; a payload of the
+// wrong type through the untyped API is an error, not a panic.
+func TestInterop_SPEC_8(t *testing.T) {
+	ctx := context.Background()
+	a, trace := testApp(t, &CRM{}, true)
+	task := a.world.Offer("WT001", Chat, "Ada", "hello")
+
+	_, err := a.reg.Call(ctx, "AcceptTask", "WT001")
+	var pe *actions.PayloadTypeError
+	require.ErrorAs(t, err, &pe)
+	assert.ErrorIs(t, err, actions.ErrPayloadType)
+	assert.NotContains(t, trace.String(), "[confirm-accept]", "no listener ran")
+
+	_, err = a.reg.Call(ctx, "AcceptTask", (*Task)(nil))
+	assert.ErrorIs(t, err, errNoTask, "the payload update rejects a nil task")
+
+	res, err := a.reg.Call(ctx, "AcceptTask", task)
+	require.NoError(t, err)
+	assert.Equal(t, Assigned, res, "a typed body's result through the untyped API")
+	assert.Contains(t, trace.String(), "[screen-pop]", "the typed replacement ran")
+}
+
+const wantTrace = `plugins: accept-notifier, confirm-accept, voice-detector, screen-pop, crm-sync, chat-goodbye
+beforeAcceptTask listeners, in order: voice-detector (priority 10), confirm-accept (priority 0)
+
+# 1. Ada's chat WT001 is offered; the agent accepts it
+> AcceptTask WT001 (chat from Ada)
+  [confirm-accept] "Accept chat task WT001 from Ada?" yes
+  [screen-pop] opening Ada's CRM record, then the original AcceptTask
+  body: WT001 reserved -> assigned
+  [accept-notifier] WT001 accepted; the agent now has 1 task(s)
+< AcceptTask ok: assigned
+
+# 2. Grace calls: WT002 rings; the agent declines at the prompt
+> AcceptTask WT002 (voice from Grace)
+  [voice-detector] incoming voice call from Grace on WT002
+  [confirm-accept] "Accept voice task WT002 from Grace?" no: aborting
+< AcceptTask aborted
+error: actions: AcceptTask: action aborted in before phase by listener "confirm-accept": agent declined the task WT002
+why: listener "confirm-accept" aborted AcceptTask, reason "agent declined the task WT002" (errors.Is ErrDeclined: true)
+WT002 is still reserved, and no screen pop opened: the abort skipped the replacement
+
+# 3. Grace calls again; this time the agent accepts
+> AcceptTask WT002 (voice from Grace)
+  [voice-detector] incoming voice call from Grace on WT002
+  [confirm-accept] "Accept voice task WT002 from Grace?" yes
+  [screen-pop] opening Grace's CRM record, then the original AcceptTask
+  body: WT002 reserved -> assigned
+  [accept-notifier] WT002 accepted; the agent now has 2 task(s)
+< AcceptTask ok: assigned
+
+# 4. The agent answers Ada
+> SendMessage to CH001
+  body: CH001 agent: "Sorry about that: it is on its way."
+< SendMessage ok: IM002
+
+# 5. Both conversations are over: the agent wraps up
+> WrapupTask WT001 (chat from Ada)
+  [chat-goodbye] saying goodbye on CH001 before the original WrapupTask
+  > SendMessage to CH001
+    body: CH001 agent: "Thanks for chatting. Your session is now closed."
+  < SendMessage ok: IM003
+  body: WT001 assigned -> wrapping
+< WrapupTask ok: wrapping
+> WrapupTask WT002 (voice from Grace)
+  [chat-goodbye] WT002 is not a chat: straight to the original WrapupTask
+  body: WT002 assigned -> wrapping
+< WrapupTask ok: wrapping
+
+# 6. The agent completes both tasks
+> CompleteTask WT001 (chat from Ada)
+  body: WT001 wrapping -> completed
+  [crm-sync] WT001 is complete: logging it in the CRM
+  > MyAction for WT001
+    [crm-sync] POST /interactions: created INT-1
+  < MyAction ok: INT-1
+  [crm-sync] the CRM logged WT001 as INT-1
+< CompleteTask ok: completed
+> CompleteTask WT002 (voice from Grace)
+  body: WT002 wrapping -> completed
+  [crm-sync] WT002 is complete: logging it in the CRM
+  > MyAction for WT002
+    [crm-sync] POST /interactions: created INT-2
+  < MyAction ok: INT-2
+  [crm-sync] the CRM logged WT002 as INT-2
+< CompleteTask ok: completed
+
+# 7. A second click on Complete for WT001
+> CompleteTask WT001 (chat from Ada)
+< CompleteTask failed
+error: actions: CompleteTask: action failed in body: task WT001 is completed, want wrapping
+why: CompleteTask failed in its body: WT001 is already completed (errors.Is ErrFailed: true)
+
+# 8. The shift ends: the registry closes
+> AcceptTask WT001 (chat from Ada)
+< AcceptTask rejected
+error: actions: AcceptTask: registry closed
+why: the registry is closed, nothing more can be invoked
+
+# Summary
+WT001 (chat from Ada): completed
+WT002 (voice from Grace): completed
+conversation CH001:
+  IM001 Ada: Hi, my parcel has not arrived.
+  IM002 agent: Sorry about that: it is on its way.
+  IM003 agent: Thanks for chatting. Your session is now closed.
+CRM interactions:
+  INT-1: WT001 chat from Ada
+  INT-2: WT002 voice from Grace
+`
