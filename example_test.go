@@ -826,7 +826,7 @@ func ExampleSlogObserver() {
 	// level=DEBUG msg="action begin" action=AcceptTask id=2 depth=1
 	// level=INFO msg="action aborted" action=AcceptTask id=2 depth=1 err="actions: AcceptTask: action aborted in before phase: agent declined"
 	// level=DEBUG msg="action begin" action=RejectTask id=3 depth=1
-	// level=WARN msg="action failed" action=RejectTask id=3 depth=1 err="actions: RejectTask: action not found"
+	// level=INFO msg="action rejected" action=RejectTask id=3 depth=1 err="actions: RejectTask: action not found"
 }
 
 // Error carries the details of a failed invocation; errors.Is reaches both
