@@ -169,6 +169,9 @@
 //
 // An action that re-invokes itself through its own listeners is stopped by
 // the depth limit ([DefaultMaxDepth], [WithMaxDepth]) with [ErrDepthExceeded].
+// Nesting is carried by the ctx a stage receives: an invocation made with
+// another ctx, such as one made by the error handler (which has none) or with
+// context.Background, starts a new top-level chain.
 //
 // # Observability
 //

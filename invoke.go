@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -54,6 +55,7 @@ type frame struct {
 	keyed    bool    // key was computed
 	lead     *flight // the flight this invocation leads, others may share it
 	shared   bool    // this invocation shared another's flight
+	afterErr error   // the after phase's joined errors, for the error handler
 
 	obs  Observer
 	info Invocation // set only when obs != nil
@@ -108,8 +110,8 @@ func (f *frame) run(payload any) (any, error) {
 	if f.Err() != nil {
 		return nil, stopped(name, StageNone, context.Cause(f))
 	}
-	if f.depth > r.maxDepth() {
-		return nil, &Error{Action: name, Kind: ErrDepthExceeded}
+	if limit := r.maxDepth(); f.depth > limit {
+		return nil, &Error{Action: name, Kind: ErrDepthExceeded, Err: fmt.Errorf("depth %d, limit %d", f.depth, limit)}
 	}
 	// 1. Look the action up; the body found here is the one that runs.
 	e := r.lookup(name)
@@ -184,11 +186,10 @@ func (f *frame) run(payload any) (any, error) {
 	if err != nil {
 		return nil, fail(name, StageBody, "", err)
 	}
-	// 9. After phase: its errors go to the error handler, the result stands.
+	// 9. After phase: its errors go to the error handler (in end), the
+	// result stands.
 	if after := e.snap.Load().after; len(after) > 0 {
-		if err := f.phase(after, payload, true, act.concurrent); err != nil {
-			r.handleError(err)
-		}
+		f.afterErr = f.phase(after, payload, true, act.concurrent)
 	}
 	// 10. The future completes in end.
 	return res, nil
@@ -196,12 +197,16 @@ func (f *frame) run(payload any) (any, error) {
 
 // end settles the invocation's bookkeeping, in an order that makes every
 // effect visible to whoever the completion wakes: the de-duplication key is
-// free, the in-flight window is closed (inside the observer's begin and end),
-// the observer has seen the end; then the future completes, then Close may
-// return.
+// free (so the error handler may invoke with the same key without waiting
+// for itself), the error handler has the after phase's errors, the in-flight
+// window is closed (inside the observer's begin and end), the observer has
+// seen the end; then the future completes, then Close may return.
 func (f *frame) end(res any, err error, out *outcome) {
 	if f.lead != nil {
 		f.finishFlight(res, err)
+	}
+	if f.afterErr != nil {
+		f.reg.handleError(f.afterErr)
 	}
 	if f.inflight {
 		f.endInFlight()
@@ -264,7 +269,7 @@ func (f *frame) concurrentPhase(list []*listener, payload any, after bool) error
 		errs[i] = fail(f.name, stageOf(after), l.name, errGoexit) // overwritten unless Goexit
 		err := callListener(ctx, l.fn, payload)
 		switch {
-		case err == nil:
+		case err == nil, !after && f.stoppedEarly(ctx, err):
 			errs[i] = nil
 		case after:
 			errs[i] = fail(f.name, StageAfter, l.name, err)
@@ -289,6 +294,17 @@ func (f *frame) concurrentPhase(list []*listener, payload any, after bool) error
 		return errors.Join(errs...)
 	}
 	return combine(cause, errs)
+}
+
+// stoppedEarly reports whether a before-listener's error only says that
+// another listener stopped the phase, as its cancelled context invited it to:
+// the phase's error is that other listener's, not this one's.
+func (f *frame) stoppedEarly(phase context.Context, err error) bool {
+	cause := context.Cause(phase)
+	if cause == nil || f.Err() != nil {
+		return false
+	}
+	return errors.Is(err, cause) || errors.Is(err, context.Canceled)
 }
 
 // combine returns the before phase's error: the abort that cancelled the

@@ -1,0 +1,665 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// lsPhases are the two phases, for tests that hold for both.
+var lsPhases = []struct {
+	name  string
+	event string // event of action "A"
+	after bool
+}{
+	{"before", "beforeA", false},
+	{"after", "afterA", true},
+}
+
+// lsConcurrency are the ways to make an action's phases concurrent.
+var lsConcurrency = []struct {
+	name string
+	reg  []Option
+	act  []ActionOption
+}{
+	{"Concurrent(true)", nil, []ActionOption{Concurrent(true)}},
+	{"WithConcurrentPhases", []Option{WithConcurrentPhases()}, nil},
+}
+
+// lsPanicMessage returns the message fn panics with, or "" if it does not.
+func lsPanicMessage(fn func()) (msg string) {
+	defer func() {
+		if v := recover(); v != nil {
+			msg = fmt.Sprint(v)
+		}
+	}()
+	fn()
+	return ""
+}
+
+func TestListener(t *testing.T) {
+	ctx := context.Background()
+	nop := func(context.Context, any) error { return nil }
+
+	t.Run("SPEC 3 event strings are parsed exactly", func(t *testing.T) {
+		cases := []struct {
+			event  string
+			ok     bool
+			after  bool
+			action string
+		}{
+			{"beforeAcceptTask", true, false, "AcceptTask"},
+			{"afterAcceptTask", true, true, "AcceptTask"},
+			{"beforeacceptTask", true, false, "acceptTask"},
+			{"beforeX", true, false, "X"},
+			{"afterX", true, true, "X"},
+			{"beforebefore", true, false, "before"},
+			{"afterafter", true, true, "after"},
+			{"beforeafterX", true, false, "afterX"},
+			{"", false, false, ""},
+			{"before", false, false, ""},
+			{"after", false, false, ""},
+			{"Before X", false, false, ""},
+			{"BeforeX", false, false, ""},
+			{"AfterX", false, false, ""},
+			{"BEFOREX", false, false, ""},
+			{"onX", false, false, ""},
+			{"X", false, false, ""},
+			{"AcceptTask", false, false, ""},
+			{" beforeX", false, false, ""},
+			{"befor", false, false, ""},
+			{"afte", false, false, ""},
+		}
+		for _, c := range cases {
+			t.Run(fmt.Sprintf("%q", c.event), func(t *testing.T) {
+				after, action, ok := ParseEvent(c.event)
+				assert.Equal(t, c.ok, ok)
+				assert.Equal(t, c.after, after)
+				assert.Equal(t, c.action, action)
+
+				r := New()
+				entry := map[string]func(){
+					"AddListener":        func() { r.AddListener(c.event, nop) },
+					"RemoveAllListeners": func() { r.RemoveAllListeners(c.event) },
+					"Listeners":          func() { r.Listeners(c.event) },
+				}
+				for method, call := range entry {
+					msg := lsPanicMessage(call)
+					if c.ok {
+						assert.Empty(t, msg, "%s must accept a legal event", method)
+						continue
+					}
+					if assert.NotEmpty(t, msg, "%s must reject an illegal event loudly", method) {
+						assert.True(t, strings.HasPrefix(msg, "actions: "), "%s panic %q lacks the prefix", method, msg)
+						assert.Contains(t, msg, fmt.Sprintf("%q", c.event), "%s panic names the event", method)
+					}
+				}
+				if !c.ok {
+					return
+				}
+				// A legal event reaches exactly the parsed action and phase.
+				var rec recorder
+				r = New()
+				r.AddListener(c.event, rec.listen("L", nil))
+				mustRegister(t, r, c.action, rec.body("body", nil))
+				_, err := r.Call(ctx, c.action, nil)
+				require.NoError(t, err)
+				want := "L body"
+				if c.after {
+					want = "body L"
+				}
+				assert.Equal(t, want, rec.trace())
+			})
+		}
+	})
+
+	t.Run("SPEC 3 nil listener panics", func(t *testing.T) {
+		msg := lsPanicMessage(func() { New().AddListener("beforeA", nil) })
+		assert.True(t, strings.HasPrefix(msg, "actions: "), "panic %q", msg)
+	})
+
+	t.Run("SPEC 3 listening before registration", func(t *testing.T) {
+		var rec recorder
+		r := New()
+		r.AddListener("beforeA", rec.listen("before", nil))
+		r.AddListener("afterA", rec.listen("after", nil))
+		_, err := r.Call(ctx, "A", nil)
+		require.ErrorIs(t, err, ErrActionNotFound)
+		require.Empty(t, rec.trace())
+
+		mustRegister(t, r, "A", rec.body("body", nil))
+		_, err = r.Call(ctx, "A", nil)
+		require.NoError(t, err)
+		assert.Equal(t, "before body after", rec.trace())
+	})
+
+	t.Run("SPEC 3 typed helpers listen too", func(t *testing.T) {
+		type task struct{ sid string }
+		var rec recorder
+		r := New()
+		a := Typed[*task, string](r, "AcceptTask")
+		a.Before(func(_ context.Context, p *task) error { rec.add("typed before " + p.sid); return nil })
+		a.After(func(_ context.Context, p *task) error { rec.add("typed after " + p.sid); return nil })
+		r.AddListener("beforeAcceptTask", rec.listen("untyped before", nil))
+		_, err := a.Register(func(_ context.Context, p *task) (string, error) {
+			rec.add("body " + p.sid)
+			return "ok", nil
+		})
+		require.NoError(t, err)
+		res, err := a.Call(ctx, &task{sid: "WT1"})
+		require.NoError(t, err)
+		assert.Equal(t, "ok", res)
+		assert.Equal(t, "typed before WT1 untyped before body WT1 typed after WT1", rec.trace())
+	})
+
+	t.Run("SPEC 3 handle removes exactly its registration", func(t *testing.T) {
+		for _, ph := range lsPhases {
+			t.Run(ph.name, func(t *testing.T) {
+				var rec recorder
+				r := New()
+				mustRegister(t, r, "A", rec.body("body", nil))
+				// One function value, added twice: the handles tell the
+				// registrations apart where the function cannot.
+				fn := rec.listen("L", nil)
+				remove1 := r.AddListener(ph.event, fn)
+				remove2 := r.AddListener(ph.event, fn)
+				// The same function in the other phase is another registration.
+				other := "afterA"
+				if ph.after {
+					other = "beforeA"
+				}
+				r.AddListener(other, fn)
+
+				call := func() string {
+					rec = recorder{}
+					_, err := r.Call(ctx, "A", nil)
+					require.NoError(t, err)
+					return rec.trace()
+				}
+				// trace is the expected trace with n registrations left in
+				// the phase under test and one in the other.
+				trace := func(n int) string {
+					ls := strings.Repeat("L ", n)
+					if ph.after {
+						return "L body " + ls
+					}
+					return ls + "body L "
+				}
+				require.Equal(t, trace(2), call()+" ")
+
+				assert.True(t, remove1())
+				assert.False(t, remove1(), "second removal reports false")
+				assert.Equal(t, trace(1), call()+" ")
+				assert.Len(t, r.Listeners(ph.event), 1)
+
+				assert.True(t, remove2())
+				assert.False(t, remove2())
+				assert.False(t, remove1())
+				assert.Equal(t, trace(0), call()+" ")
+				assert.Empty(t, r.Listeners(ph.event))
+				assert.Len(t, r.Listeners(other), 1)
+			})
+		}
+	})
+
+	t.Run("SPEC 3 handle works before registration", func(t *testing.T) {
+		var rec recorder
+		r := New()
+		remove := r.AddListener("beforeA", rec.listen("L", nil))
+		assert.True(t, remove())
+		assert.False(t, remove())
+		mustRegister(t, r, "A", rec.body("body", nil))
+		_, err := r.Call(ctx, "A", nil)
+		require.NoError(t, err)
+		assert.Equal(t, "body", rec.trace())
+	})
+
+	t.Run("SPEC 3 RemoveAllListeners", func(t *testing.T) {
+		var rec recorder
+		r := New()
+		mustRegister(t, r, "A", rec.body("A", nil))
+		mustRegister(t, r, "B", rec.body("B", nil))
+		handle := r.AddListener("beforeA", rec.listen("a1", nil))
+		r.AddListener("beforeA", rec.listen("a2", nil), Priority(3))
+		r.AddListener("beforeA", rec.listen("a3", nil), Once())
+		r.AddListener("afterA", rec.listen("afterA", nil))
+		r.AddListener("beforeB", rec.listen("beforeB", nil))
+
+		assert.Equal(t, 3, r.RemoveAllListeners("beforeA"))
+		assert.Empty(t, r.Listeners("beforeA"))
+		assert.False(t, handle(), "a handle of a listener removed by RemoveAllListeners removes nothing")
+		assert.Equal(t, 0, r.RemoveAllListeners("beforeA"))
+		assert.Equal(t, 0, r.RemoveAllListeners("beforeNeverSeen"))
+
+		_, err := r.Call(ctx, "A", nil)
+		require.NoError(t, err)
+		_, err = r.Call(ctx, "B", nil)
+		require.NoError(t, err)
+		assert.Equal(t, "A afterA beforeB B", rec.trace())
+
+		// Listening again after removing all works.
+		r.AddListener("beforeA", rec.listen("again", nil))
+		rec = recorder{}
+		_, err = r.Call(ctx, "A", nil)
+		require.NoError(t, err)
+		assert.Equal(t, "again A afterA", rec.trace())
+	})
+
+	t.Run("SPEC 3 registration order", func(t *testing.T) {
+		for _, ph := range lsPhases {
+			t.Run(ph.name, func(t *testing.T) {
+				var rec recorder
+				r := New()
+				mustRegister(t, r, "A", func(context.Context, any) (any, error) { return nil, nil })
+				for i := range 8 {
+					r.AddListener(ph.event, rec.listen(fmt.Sprint(i), nil))
+				}
+				_, err := r.Call(ctx, "A", nil)
+				require.NoError(t, err)
+				assert.Equal(t, "0 1 2 3 4 5 6 7", rec.trace())
+			})
+		}
+	})
+
+	t.Run("SPEC 3 priority, higher first, stable ties, inspectable", func(t *testing.T) {
+		type add struct {
+			name     string
+			priority *int // nil: no Priority option, the default
+			once     bool
+		}
+		p := func(n int) *int { return &n }
+		cases := []struct {
+			name string
+			adds []add
+			want string
+		}{
+			{"default keeps order", []add{{"a", nil, false}, {"b", nil, false}, {"c", nil, false}}, "a b c"},
+			{"higher first", []add{{"low", p(1), false}, {"high", p(9), false}, {"mid", p(5), false}}, "high mid low"},
+			{"default is zero", []add{{"neg", p(-1), false}, {"def", nil, false}, {"pos", p(1), false}, {"zero", p(0), false}}, "pos def zero neg"},
+			{"ties keep registration order", []add{{"a", p(0), false}, {"b", p(5), false}, {"c", p(0), true}, {"d", p(-1), false}, {"e", p(5), false}, {"f", p(5), false}}, "b e f a c d"},
+		}
+		for _, c := range cases {
+			for _, ph := range lsPhases {
+				t.Run(c.name+"/"+ph.name, func(t *testing.T) {
+					var rec recorder
+					r := New()
+					mustRegister(t, r, "A", func(context.Context, any) (any, error) { return nil, nil })
+					var wantInfo []ListenerInfo
+					for _, a := range c.adds {
+						opts := []ListenerOption{Named(a.name)}
+						if a.priority != nil {
+							opts = append(opts, Priority(*a.priority))
+						}
+						if a.once {
+							opts = append(opts, Once())
+						}
+						r.AddListener(ph.event, rec.listen(a.name, nil), opts...)
+					}
+					byName := map[string]add{}
+					for _, a := range c.adds {
+						byName[a.name] = a
+					}
+					for name := range strings.FieldsSeq(c.want) {
+						a := byName[name]
+						info := ListenerInfo{Name: name, Once: a.once}
+						if a.priority != nil {
+							info.Priority = *a.priority
+						}
+						wantInfo = append(wantInfo, info)
+					}
+					assert.Equal(t, wantInfo, r.Listeners(ph.event), "Listeners reports the effective order")
+					_, err := r.Call(ctx, "A", nil)
+					require.NoError(t, err)
+					assert.Equal(t, c.want, rec.trace(), "listeners run in the reported order")
+				})
+			}
+		}
+	})
+
+	t.Run("SPEC 3 Listeners of an unknown event is empty", func(t *testing.T) {
+		assert.Empty(t, New().Listeners("beforeNothing"))
+	})
+
+	t.Run("SPEC 3 snapshot per phase", func(t *testing.T) {
+		cases := []struct {
+			name string
+			// setup adds the listeners of action A; the first invocation's
+			// trace must be first, the second's second.
+			setup         func(r *Registry, rec *recorder)
+			first, second string
+		}{
+			{"before-listener adds an after-listener: runs in this invocation", func(r *Registry, rec *recorder) {
+				r.AddListener("beforeA", func(context.Context, any) error {
+					rec.add("adder")
+					r.AddListener("afterA", rec.listen("added", nil))
+					return nil
+				}, Once())
+			}, "adder body added", "body added"},
+			{"before-listener adds a before-listener: not in this phase", func(r *Registry, rec *recorder) {
+				r.AddListener("beforeA", func(context.Context, any) error {
+					rec.add("adder")
+					r.AddListener("beforeA", rec.listen("added", nil))
+					return nil
+				}, Once())
+			}, "adder body", "added body"},
+			{"before-listener removes a later before-listener: still in this phase", func(r *Registry, rec *recorder) {
+				var remove func() bool
+				r.AddListener("beforeA", func(context.Context, any) error {
+					rec.add("remover")
+					remove()
+					return nil
+				}, Once())
+				remove = r.AddListener("beforeA", rec.listen("removed", nil))
+			}, "remover removed body", "body"},
+			{"before-listener removes an after-listener: not in the after phase", func(r *Registry, rec *recorder) {
+				remove := r.AddListener("afterA", rec.listen("removed", nil))
+				r.AddListener("beforeA", func(context.Context, any) error {
+					rec.add("remover")
+					remove()
+					return nil
+				}, Once())
+			}, "remover body", "body"},
+			{"before-listener removes all before-listeners: still in this phase", func(r *Registry, rec *recorder) {
+				r.AddListener("beforeA", func(context.Context, any) error {
+					rec.add("remover")
+					r.RemoveAllListeners("beforeA")
+					return nil
+				})
+				r.AddListener("beforeA", rec.listen("other", nil))
+			}, "remover other body", "body"},
+			{"after-listener adds an after-listener: not in this phase", func(r *Registry, rec *recorder) {
+				r.AddListener("afterA", func(context.Context, any) error {
+					rec.add("adder")
+					r.AddListener("afterA", rec.listen("added", nil))
+					return nil
+				}, Once())
+			}, "body adder", "body added"},
+			{"after-listener removes a later after-listener: still in this phase", func(r *Registry, rec *recorder) {
+				var remove func() bool
+				r.AddListener("afterA", func(context.Context, any) error {
+					rec.add("remover")
+					remove()
+					return nil
+				}, Once())
+				remove = r.AddListener("afterA", rec.listen("removed", nil))
+			}, "body remover removed", "body"},
+		}
+		for _, c := range cases {
+			for _, mode := range []struct {
+				name string
+				opts []ActionOption
+			}{{"sequential", nil}, {"concurrent", []ActionOption{Concurrent(true)}}} {
+				t.Run(c.name+"/"+mode.name, func(t *testing.T) {
+					var rec recorder
+					r := New()
+					mustRegister(t, r, "A", rec.body("body", nil), mode.opts...)
+					c.setup(r, &rec)
+					_, err := r.Call(ctx, "A", nil)
+					require.NoError(t, err)
+					if mode.opts == nil {
+						assert.Equal(t, c.first, rec.trace(), "first invocation")
+					} else {
+						// Within a concurrent phase the order is not fixed.
+						assert.Equal(t, lsSorted(c.first), rec.sorted(), "first invocation")
+					}
+					rec = recorder{}
+					_, err = r.Call(ctx, "A", nil)
+					require.NoError(t, err)
+					assert.Equal(t, c.second, rec.trace(), "second invocation")
+				})
+			}
+		}
+	})
+
+	t.Run("SPEC 3 removal is never half-done", func(t *testing.T) {
+		// Each invocation's before-listener notes whether the removal of the
+		// after-listener had returned; if it had, the after phase starts
+		// later and must not run the removed listener.
+		type probe struct{ removed bool }
+		r := New()
+		var removed atomic.Bool
+		var ran, violations atomic.Int32
+		mustRegister(t, r, "A", func(context.Context, any) (any, error) { return nil, nil })
+		r.AddListener("beforeA", func(_ context.Context, p any) error {
+			p.(*probe).removed = removed.Load()
+			return nil
+		})
+		remove := r.AddListener("afterA", func(_ context.Context, p any) error {
+			ran.Add(1)
+			if p.(*probe).removed {
+				violations.Add(1)
+			}
+			return nil
+		})
+
+		started := make(chan struct{})
+		var once sync.Once
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for range 200 {
+					_, err := r.Call(ctx, "A", &probe{})
+					assert.NoError(t, err)
+					once.Do(func() { close(started) })
+				}
+			})
+		}
+		<-started
+		require.True(t, remove())
+		removed.Store(true)
+		wg.Wait()
+		before := ran.Load()
+		_, err := r.Call(ctx, "A", &probe{})
+		require.NoError(t, err)
+		assert.Equal(t, before, ran.Load(), "an invocation started after the removal ran the listener")
+		assert.Zero(t, violations.Load(), "a phase that started after the removal returned ran the listener")
+	})
+
+	t.Run("SPEC 3 sequential by default", func(t *testing.T) {
+		modes := []struct {
+			name string
+			reg  []Option
+			act  []ActionOption
+		}{
+			{"default", nil, nil},
+			{"Concurrent(false) overrides WithConcurrentPhases", []Option{WithConcurrentPhases()}, []ActionOption{Concurrent(false)}},
+		}
+		for _, m := range modes {
+			for _, ph := range lsPhases {
+				t.Run(m.name+"/"+ph.name, func(t *testing.T) {
+					synctest.Test(t, func(t *testing.T) {
+						var rec recorder
+						r := New(m.reg...)
+						mustRegister(t, r, "A", rec.body("body", nil), m.act...)
+						release := make(chan struct{})
+						r.AddListener(ph.event, func(context.Context, any) error {
+							rec.add("1start")
+							<-release
+							rec.add("1end")
+							return nil
+						})
+						r.AddListener(ph.event, rec.listen("2", nil))
+						r.AddListener(ph.event, rec.listen("3", nil))
+						fut := r.InvokeAction(t.Context(), "A", nil)
+						synctest.Wait()
+						// Listener 1 is blocked: a sequential phase has started
+						// no other listener.
+						if ph.after {
+							assert.Equal(t, "body 1start", rec.trace())
+						} else {
+							assert.Equal(t, "1start", rec.trace())
+						}
+						close(release)
+						_, err := lcAwait(t, fut)
+						require.NoError(t, err)
+						if ph.after {
+							assert.Equal(t, "body 1start 1end 2 3", rec.trace())
+						} else {
+							assert.Equal(t, "1start 1end 2 3 body", rec.trace())
+						}
+					})
+				})
+			}
+		}
+	})
+
+	t.Run("SPEC 3 concurrent phases start every listener together", func(t *testing.T) {
+		for _, m := range lsConcurrency {
+			for _, ph := range lsPhases {
+				t.Run(m.name+"/"+ph.name, func(t *testing.T) {
+					synctest.Test(t, func(t *testing.T) {
+						const n = 5
+						var rec recorder
+						r := New(m.reg...)
+						mustRegister(t, r, "A", rec.body("body", nil), m.act...)
+						var started atomic.Int32
+						all := make(chan struct{})
+						for range n {
+							// Each listener waits for all the others to have
+							// started: a sequential phase would wait forever,
+							// so the wait is bounded on the bubble's clock.
+							r.AddListener(ph.event, func(context.Context, any) error {
+								if started.Add(1) == n {
+									close(all)
+								}
+								select {
+								case <-all:
+									rec.add("met")
+								case <-time.After(time.Hour):
+									rec.add("alone")
+								}
+								return nil
+							})
+						}
+						_, err := r.Call(t.Context(), "A", nil)
+						require.NoError(t, err)
+						met := strings.TrimSpace(strings.Repeat("met ", n))
+						if ph.after {
+							assert.Equal(t, "body "+met, rec.trace())
+						} else {
+							assert.Equal(t, met+" body", rec.trace())
+						}
+					})
+				})
+			}
+		}
+	})
+
+	t.Run("SPEC 3 concurrent phases wait for every listener", func(t *testing.T) {
+		for _, m := range lsConcurrency {
+			for _, ph := range lsPhases {
+				t.Run(m.name+"/"+ph.name, func(t *testing.T) {
+					synctest.Test(t, func(t *testing.T) {
+						var rec recorder
+						r := New(m.reg...)
+						mustRegister(t, r, "A", rec.body("body", nil), m.act...)
+						release := make(chan struct{})
+						r.AddListener(ph.event, func(context.Context, any) error {
+							<-release
+							rec.add("slow")
+							return nil
+						})
+						r.AddListener(ph.event, rec.listen("fast", nil))
+						fut := r.InvokeAction(t.Context(), "A", nil)
+						synctest.Wait()
+						select {
+						case <-fut.Done():
+							t.Error("the invocation completed while a listener was still running")
+						default:
+						}
+						if ph.after {
+							assert.Equal(t, "body fast", rec.trace())
+						} else {
+							assert.Equal(t, "fast", rec.trace(), "the body must wait for the whole before phase")
+						}
+						close(release)
+						_, err := lcAwait(t, fut)
+						require.NoError(t, err)
+						if ph.after {
+							assert.Equal(t, "body fast slow", rec.trace())
+						} else {
+							assert.Equal(t, "fast slow body", rec.trace())
+						}
+					})
+				})
+			}
+		}
+	})
+
+	t.Run("SPEC 3 Once runs once", func(t *testing.T) {
+		for _, ph := range lsPhases {
+			t.Run(ph.name, func(t *testing.T) {
+				var rec recorder
+				r := New()
+				mustRegister(t, r, "A", rec.body("body", nil))
+				remove := r.AddListener(ph.event, rec.listen("once", nil), Once(), Named("once"))
+				require.Equal(t, []ListenerInfo{{Name: "once", Once: true}}, r.Listeners(ph.event))
+				for range 3 {
+					_, err := r.Call(ctx, "A", nil)
+					require.NoError(t, err)
+				}
+				assert.Equal(t, 1, strings.Count(rec.trace(), "once"))
+				assert.Empty(t, r.Listeners(ph.event), "a fired once-listener is gone")
+				assert.False(t, remove(), "a fired once-listener has nothing left to remove")
+			})
+		}
+	})
+
+	t.Run("SPEC 3 Once runs exactly once under concurrent invocations", func(t *testing.T) {
+		modes := []struct {
+			name string
+			act  []ActionOption
+		}{{"sequential", nil}, {"concurrent", []ActionOption{Concurrent(true)}}}
+		for _, m := range modes {
+			for _, ph := range lsPhases {
+				t.Run(m.name+"/"+ph.name, func(t *testing.T) {
+					r := New()
+					mustRegister(t, r, "A", func(context.Context, any) (any, error) { return nil, nil }, m.act...)
+					var runs, others atomic.Int32
+					r.AddListener(ph.event, func(context.Context, any) error { others.Add(1); return nil })
+					r.AddListener(ph.event, func(context.Context, any) error { runs.Add(1); return nil }, Once())
+					r.AddListener(ph.event, func(context.Context, any) error { others.Add(1); return nil })
+					const n = 64
+					start := make(chan struct{})
+					var wg sync.WaitGroup
+					for i := range n {
+						wg.Go(func() {
+							<-start
+							if i%2 == 0 {
+								_, err := r.Call(ctx, "A", nil)
+								assert.NoError(t, err)
+								return
+							}
+							wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+							defer cancel()
+							_, err := r.InvokeAction(ctx, "A", nil).Wait(wctx)
+							assert.NoError(t, err)
+						})
+					}
+					close(start)
+					wg.Wait()
+					assert.EqualValues(t, 1, runs.Load())
+					assert.EqualValues(t, 2*n, others.Load())
+					assert.Len(t, r.Listeners(ph.event), 2)
+				})
+			}
+		}
+	})
+}
+
+// lsSorted sorts the words of a trace, to compare with recorder.sorted.
+func lsSorted(trace string) string {
+	var rec recorder
+	for w := range strings.FieldsSeq(trace) {
+		rec.add(w)
+	}
+	return rec.sorted()
+}
