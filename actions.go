@@ -14,10 +14,10 @@ type Body func(ctx context.Context, payload any) (any, error)
 type action struct {
 	body       Body
 	update     PayloadUpdate
-	key        func(payload any) string // de-duplication key, nil when off
-	share      bool                     // share the in-flight outcome instead of failing with ErrPending
-	concurrent bool                     // listeners of a phase run concurrently
-	check      func(payload any) error  // payload type check of a typed action, nil for untyped
+	key        func(payload any) (string, error) // de-duplication key, nil when off
+	share      bool                              // share the in-flight outcome instead of failing with ErrPending
+	concurrent bool                              // listeners of a phase run concurrently
+	check      func(payload any) error           // payload type check of a typed action, nil for untyped
 }
 
 // ActionOption configures an action at [Registry.RegisterAction].
@@ -64,6 +64,11 @@ func Deduplicate(key func(payload any) string, mode DedupMode) ActionOption {
 	if key == nil {
 		setupPanic("Deduplicate: nil key function")
 	}
+	return dedupeBy(func(payload any) (string, error) { return key(payload), nil }, mode)
+}
+
+// dedupeBy is Deduplicate with a key function that may reject the payload.
+func dedupeBy(key func(payload any) (string, error), mode DedupMode) ActionOption {
 	return func(a *action) { a.key, a.share = key, mode == SharePending }
 }
 

@@ -1,5 +1,7 @@
 package actions
 
+import "errors"
+
 // flight is an invocation of a de-duplicating action, as others with the
 // same key see it while it is in flight.
 type flight struct {
@@ -15,6 +17,10 @@ type flight struct {
 func (f *frame) dedupe(act *action, payload any) (*flight, error) {
 	key, err := callKey(act.key, payload)
 	if err != nil {
+		var pt *PayloadTypeError
+		if errors.As(err, &pt) {
+			return nil, &Error{Action: f.name, Kind: ErrPayloadType, Stage: StageKey, Err: err}
+		}
 		return nil, fail(f.name, StageKey, "", err)
 	}
 	// An ancestor with the same key would wait for its descendant: reject.
@@ -51,11 +57,11 @@ func (f *frame) finishFlight(val any, err error) {
 	close(f.lead.done)
 }
 
-func callKey(key func(any) string, payload any) (k string, err error) {
+func callKey(key func(any) (string, error), payload any) (k string, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = newPanicError(v)
 		}
 	}()
-	return key(payload), nil
+	return key(payload)
 }

@@ -135,14 +135,18 @@ func UpdatePayloadOf[P any](fn func(ctx context.Context, payload P) (P, error)) 
 }
 
 // DeduplicateBy is [Deduplicate] for a typed action: key receives a P. A
-// payload of another type never reaches it (the invocation fails first).
+// payload of another type never reaches it: the invocation fails with
+// [ErrPayloadType].
 func DeduplicateBy[P any](key func(payload P) string, mode DedupMode) ActionOption {
 	if key == nil {
 		setupPanic("DeduplicateBy: nil key function")
 	}
-	return Deduplicate(func(payload any) string {
-		p, _ := as[P](payload, false)
-		return key(p)
+	return dedupeBy(func(payload any) (string, error) {
+		p, err := as[P](payload, false)
+		if err != nil {
+			return "", err
+		}
+		return key(p), nil
 	}, mode)
 }
 
