@@ -15,6 +15,7 @@ import "context"
 type Action[P, R any] struct {
 	reg  *Registry
 	name string
+	ent  *entry // name's entry in reg, kept so that invoking skips the lookup by name
 }
 
 // Typed returns a typed handle on the action name of r (the default registry
@@ -26,7 +27,7 @@ func Typed[P, R any](r *Registry, name string) Action[P, R] {
 	if r == nil {
 		r = Default()
 	}
-	return Action[P, R]{reg: r, name: name}
+	return Action[P, R]{reg: r, name: name, ent: r.entry(name)}
 }
 
 // Name returns the action's name.
@@ -54,12 +55,20 @@ func (a Action[P, R]) Register(body func(ctx context.Context, payload P) (R, err
 // [Registry.InvokeAction] does. A result of another type than R (from an
 // untyped body or replacement) fails with [ErrPayloadType].
 func (a Action[P, R]) Invoke(ctx context.Context, payload P) *Future[R] {
-	return &Future[R]{o: a.reg.InvokeAction(ctx, a.name, payload).o}
+	if ctx == nil {
+		setupPanic("InvokeAction(%q): nil context", a.name)
+	}
+	o := newOutcome(a.name)
+	go a.reg.invoke(ctx, a.name, a.ent, payload, o)
+	return &Future[R]{o: o}
 }
 
 // Call invokes the action and waits for it, as [Registry.Call] does.
 func (a Action[P, R]) Call(ctx context.Context, payload P) (R, error) {
-	v, err := a.reg.Call(ctx, a.name, payload)
+	if ctx == nil {
+		setupPanic("Call(%q): nil context", a.name)
+	}
+	v, err := a.reg.invoke(ctx, a.name, a.ent, payload, nil)
 	if err != nil {
 		var zero R
 		return zero, err
