@@ -1,9 +1,6 @@
 package actions
 
-import (
-	"math/rand/v2"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // counter is an atomic count that spreads over cells once two goroutines
 // have collided on it (as Java's LongAdder does), so that invocations of one
@@ -21,7 +18,7 @@ type counter struct {
 	cells atomic.Pointer[[counterCells]counterCell]
 }
 
-const counterCells = 8
+const counterCells = 16
 
 type counterCell struct {
 	n atomic.Int64
@@ -31,10 +28,15 @@ type counterCell struct {
 // slotBase is the slot of counter.base.
 const slotBase = -1
 
-// inc adds one and returns the slot to pass to dec.
-func (c *counter) inc() int8 {
+// inc adds one and returns the slot to pass to dec. hint picks the cell once
+// the counter has spread: the address of something on the calling
+// goroutine's stack, so that a goroutine keeps to one cell (and one core to
+// one cache line) while different goroutines' stacks hash apart. A random
+// cell would move every line between the cores.
+func (c *counter) inc(hint uintptr) int8 {
 	if cells := c.cells.Load(); cells != nil {
-		i := rand.Uint32() % counterCells
+		// Stacks are at least 8 KiB apart: mix the bits above that.
+		i := uint64(hint>>13) * 0x9E3779B97F4A7C15 >> 60 // 4 bits: counterCells == 16
 		cells[i].n.Add(1)
 		return int8(i)
 	}
@@ -44,7 +46,7 @@ func (c *counter) inc() int8 {
 	}
 	// Another goroutine wrote the count between our load and CAS: spread.
 	c.cells.CompareAndSwap(nil, new([counterCells]counterCell))
-	return c.inc()
+	return c.inc(hint)
 }
 
 // dec subtracts the one that inc counted in slot.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // InvokeAction starts an invocation of the action name with payload and
@@ -132,6 +133,11 @@ type frame struct {
 	info Invocation // set only when obs != nil
 }
 
+// hint returns the frame's address, which is on the invoking goroutine's
+// stack when the frame is: a per-goroutine hash for the counters' cells. It
+// is never dereferenced.
+func (f *frame) hint() uintptr { return uintptr(unsafe.Pointer(f)) }
+
 // errGoexit is the error of an invocation whose goroutine was ended by
 // runtime.Goexit (t.FailNow in a listener, say) before it completed.
 var errGoexit = errors.New("runtime.Goexit called by user code")
@@ -235,7 +241,7 @@ func (f *frame) run(payload any, e *entry, s *snapshot, out *outcome) (any, erro
 	if f.both {
 		c = &e.both
 	}
-	slot, ok := r.accept(c)
+	slot, ok := r.accept(c, f.hint())
 	if !ok {
 		return nil, &Error{Action: name, Kind: ErrClosed}
 	}
@@ -510,7 +516,7 @@ func (f *frame) beginInFlight() {
 	if f.both {
 		return // counted since accept
 	}
-	f.flySlot = f.ent.inflight.inc()
+	f.flySlot = f.ent.inflight.inc(f.hint())
 	if ifo, ok := f.obs.(InFlightObserver); ok {
 		f.safeObserve(func() { ifo.InFlightBegin(f.ctx.Context, f.info) })
 	}

@@ -251,8 +251,8 @@ func (r *Registry) Close(ctx context.Context) error {
 // reports that the registry is closed. The order (count, then check) pairs
 // with Close's (mark, then sum the counts): either the invocation sees the
 // mark, or Close sees the count and the invocation's release checks again.
-func (r *Registry) accept(c *counter) (slot int8, ok bool) {
-	slot = c.inc()
+func (r *Registry) accept(c *counter, hint uintptr) (slot int8, ok bool) {
+	slot = c.inc(hint)
 	if r.closed.Load() {
 		r.release(c, slot)
 		return 0, false
