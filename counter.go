@@ -35,8 +35,8 @@ const slotBase = -1
 // cell would move every line between the cores.
 func (c *counter) inc(hint uintptr) int8 {
 	if cells := c.cells.Load(); cells != nil {
-		// Stacks are at least 8 KiB apart: mix the bits above that.
-		i := uint64(hint>>13) * 0x9E3779B97F4A7C15 >> 60 // 4 bits: counterCells == 16
+		// Goroutine stacks are at least 2 KiB apart: mix the bits above that.
+		i := uint64(hint>>11) * 0x9E3779B97F4A7C15 >> 60 // 4 bits: counterCells == 16
 		cells[i].n.Add(1)
 		return int8(i)
 	}
