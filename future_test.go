@@ -383,25 +383,7 @@ func TestInvokeAction(t *testing.T) {
 					see := func(stage string, ctx context.Context) {
 						rec.add(fmt.Sprintf("%s=%v", stage, ctx.Value(key{})))
 					}
-					mustRegister(t, r, "Act", func(ctx context.Context, p any) (any, error) {
-						see("body", ctx)
-						return p, nil
-					}, Concurrent(concurrent), UpdatePayload(func(ctx context.Context, p any) (any, error) {
-						see("update", ctx)
-						return p, nil
-					}))
-					for _, ev := range []string{"beforeAct", "afterAct"} {
-						for i := range 2 {
-							r.AddListener(ev, func(ctx context.Context, _ any) error {
-								see(fmt.Sprintf("%s%d", ev, i), ctx)
-								return nil
-							})
-						}
-					}
-					r.ReplaceAction("Act", func(ctx context.Context, p any, original Body) (any, error) {
-						see("replacement", ctx)
-						return original(ctx, p)
-					})
+					registerEveryStage(t, r, concurrent, see)
 					ctx := context.WithValue(context.Background(), key{}, "v")
 					_, err := way.run(ctx, r, "Act", nil)
 					require.NoError(t, err)

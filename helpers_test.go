@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -59,6 +60,32 @@ func mustRegister(t testing.TB, r *Registry, name string, body Body, opts ...Act
 	unregister, err := r.RegisterAction(name, body, opts...)
 	require.NoError(t, err)
 	return unregister
+}
+
+// registerEveryStage registers "Act" with a payload update, two before- and
+// two after-listeners and a replacement, each of which passes its stage's
+// name and ctx to see.
+func registerEveryStage(t testing.TB, r *Registry, concurrent bool, see func(stage string, ctx context.Context)) {
+	t.Helper()
+	mustRegister(t, r, "Act", func(ctx context.Context, p any) (any, error) {
+		see("body", ctx)
+		return p, nil
+	}, Concurrent(concurrent), UpdatePayload(func(ctx context.Context, p any) (any, error) {
+		see("update", ctx)
+		return p, nil
+	}))
+	for _, ev := range []string{"beforeAct", "afterAct"} {
+		for i := range 2 {
+			r.AddListener(ev, func(ctx context.Context, _ any) error {
+				see(fmt.Sprintf("%s%d", ev, i), ctx)
+				return nil
+			})
+		}
+	}
+	r.ReplaceAction("Act", func(ctx context.Context, p any, original Body) (any, error) {
+		see("replacement", ctx)
+		return original(ctx, p)
+	})
 }
 
 func TestRecorder(t *testing.T) {
