@@ -153,9 +153,10 @@
 // Every exported method is safe for concurrent use. Invoking takes no lock:
 // an invocation reads immutable snapshots that writers (registering,
 // listening, replacing, blocking) replace whole under a mutex, so invocations
-// never wait for writers and writers never wait for invocations. No user code
-// runs while the library holds a lock: registering, removing, replacing and
-// invoking from inside any stage never deadlocks.
+// never wait for writers and writers never wait for invocations. (An action
+// that de-duplicates takes a lock of its own, briefly, to look its key up.)
+// No user code runs while the library holds a lock: registering, removing,
+// replacing and invoking from inside any stage never deadlocks.
 //
 // Concurrent invocations of one action are independent: each has its own
 // payload, abort state and outcome. The payload itself is shared between the

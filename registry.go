@@ -19,8 +19,10 @@ const DefaultMaxDepth = 64
 // invocation reads immutable snapshots published by the writers
 // (registering, adding and removing listeners, replacing, blocking), which
 // copy what they change under a mutex. Writers never wait for invocations
-// and invocations never wait for writers. No user code runs while the
-// registry holds a lock, so any method may be called from inside any stage.
+// and invocations never wait for writers. (An action that de-duplicates
+// takes a lock of its own, briefly, to look its key up.) No user code runs
+// while the registry holds a lock, so any method may be called from inside
+// any stage.
 //
 // A Registry must not be copied after first use.
 type Registry struct {
