@@ -258,6 +258,43 @@ func TestConcurrency(t *testing.T) {
 		}
 	})
 
+	t.Run("SPEC_10.3_invoking_never_waits_for_a_writer", func(t *testing.T) {
+		// Hold the writers' mutex, as a writer in the middle of a change
+		// does: invocations of every kind, typed and untyped, sync and
+		// async, with listeners, a replacement, a block, de-duplication and
+		// a payload update, still complete.
+		r := New()
+		var rec recorder
+		mustRegister(t, r, "A", rec.body("body", "ok"), UpdatePayload(func(_ context.Context, p any) (any, error) { return p, nil }))
+		mustRegister(t, r, "D", rec.body("dedupe", "ok"), Deduplicate(func(any) string { return "k" }, RejectPending))
+		r.AddListener("beforeA", rec.listen("before", nil), Priority(1))
+		r.AddListener("afterA", rec.listen("after", nil))
+		r.ReplaceAction("A", func(ctx context.Context, p any, original Body) (any, error) { return original(ctx, p) })
+		r.BlockAction("A", func(p any) bool { return p == "blocked" })
+		typed := Typed[string, string](r, "A")
+
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		ok := returnsWithin(t, func() {
+			ctx := context.Background()
+			_, err := r.Call(ctx, "A", "p")
+			assert.NoError(t, err)
+			_, err = r.InvokeAction(ctx, "A", "p").Wait(ctx)
+			assert.NoError(t, err)
+			_, err = typed.Call(ctx, "p")
+			assert.NoError(t, err)
+			_, err = r.Call(ctx, "A", "blocked")
+			assert.ErrorIs(t, err, ErrBlocked)
+			_, err = r.Call(ctx, "D", nil)
+			assert.NoError(t, err)
+			_, err = r.Call(ctx, "Unknown", nil)
+			assert.ErrorIs(t, err, ErrActionNotFound)
+			assert.Equal(t, 0, r.InFlight("A"))
+		})
+		require.True(t, ok)
+		assert.Equal(t, "before body after before body after before body after dedupe", rec.trace())
+	})
+
 	t.Run("SPEC_10.3_writers_do_not_wait_for_invocations", func(t *testing.T) {
 		r := New()
 		var rec recorder
