@@ -4,8 +4,9 @@ import "context"
 
 // outcome is the shared state of one invocation's future.
 type outcome struct {
-	action string
-	done   chan struct{}
+	action       string
+	done         chan struct{}
+	closedAtCall bool // the registry was closed when InvokeAction was called
 
 	// val and err are written once before done is closed, and read only after.
 	val any

@@ -23,9 +23,7 @@ func (r *Registry) InvokeAction(ctx context.Context, name string, payload any) *
 	if ctx == nil {
 		setupPanic("InvokeAction(%q): nil context", name)
 	}
-	o := newOutcome(name)
-	go r.invoke(ctx, name, nil, payload, o)
-	return &Future[any]{o: o}
+	return &Future[any]{o: r.spawn(ctx, name, nil, payload)}
 }
 
 // Call invokes the action name with payload and waits for it: the same
@@ -122,6 +120,7 @@ type frame struct {
 	// Set as the lifecycle goes on, read by end.
 	ent      *entry
 	accepted bool // counted in ent.running, or ent.both when both
+	spawned  bool // counted in reg.spawned (see Registry.spawn)
 	inflight bool // counted in ent.inflight, or ent.both when both
 	// both: nothing can tell this invocation's accepted and in-flight
 	// windows apart (no observer, no future, no type check, block, key or
@@ -205,6 +204,7 @@ func newFramed(ctx context.Context, r *Registry, name string, parent *nest, payl
 }
 
 func (f *frame) invoke(payload any, e *entry, s *snapshot, out *outcome) (res any, err error) {
+	f.spawned = out != nil && !out.closedAtCall
 	ended := false
 	defer func() {
 		if !ended { // runtime.Goexit: every stage recovers panics, so nothing else gets here
@@ -247,9 +247,19 @@ func (f *frame) run(payload any, e *entry, s *snapshot, out *outcome) (any, erro
 	if f.both {
 		c = &e.both
 	}
-	slot, ok := r.accept(c, f.hint())
-	if !ok {
+	var slot int8
+	switch {
+	case out != nil && out.closedAtCall:
 		return nil, &Error{Action: name, Kind: ErrClosed}
+	case f.spawned: // admitted by InvokeAction, even if Close has begun since
+		slot = c.inc(f.hint())
+		f.spawned = false
+		r.unspawn()
+	default:
+		var ok bool
+		if slot, ok = r.accept(c, f.hint()); !ok {
+			return nil, &Error{Action: name, Kind: ErrClosed}
+		}
 	}
 	f.accepted, f.slot = true, slot
 	if typeErr != nil {
@@ -344,6 +354,9 @@ func (f *frame) end(res any, err error, out *outcome) {
 			c = &f.ent.both
 		}
 		f.reg.release(c, f.slot)
+	}
+	if f.spawned { // failed before step 2
+		f.reg.unspawn()
 	}
 }
 

@@ -30,7 +30,7 @@ func recursionGoroutines(test string) int {
 	}
 	count := 0
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "created by github.com/go-actions/actions.(*Registry).InvokeAction") &&
+		if strings.Contains(g, "created by github.com/go-actions/actions.(*Registry).spawn") &&
 			strings.Contains(g, "."+test+".") {
 			count++
 		}

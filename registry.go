@@ -41,6 +41,9 @@ type Registry struct {
 
 	ids    atomic.Uint64 // invocation IDs, handed out only when an observer is set
 	closed atomic.Bool   // set by Close
+	// spawned counts the invocations InvokeAction admitted whose goroutine
+	// has not reached step 2 yet: Close waits for them too.
+	spawned atomic.Int64
 }
 
 type config struct {
@@ -223,6 +226,8 @@ func (r *Registry) InFlight(name string) int {
 // Close stops new invocations, which fail with [ErrClosed], and waits until
 // the invocations already accepted have completed, or until ctx is done, in
 // which case it returns [context.Cause] of ctx and those invocations go on.
+// An invocation whose InvokeAction returned before Close began is accepted,
+// even if its goroutine had not started yet.
 // Invocations that running ones start after Close began fail with ErrClosed.
 // Close may be called more than once; every call waits in the same way.
 // Registering and adding listeners still work on a closed registry, for
@@ -272,13 +277,39 @@ func (r *Registry) release(c *counter, slot int8) {
 // running sums the accepted invocations of every action. It walks every
 // entry: only Close and the releases after it call it.
 func (r *Registry) running() int64 {
-	var n int64
+	// spawned first: an invocation leaves it only after it has counted in
+	// its entry, so reading it before the entries never misses one.
+	n := r.spawned.Load()
 	r.entries.Range(func(_, v any) bool {
 		e := v.(*entry)
 		n += e.running.sum() + e.both.sum()
 		return true
 	})
 	return n
+}
+
+// spawn starts an InvokeAction's goroutine. Whether the registry was
+// closed is decided here, when InvokeAction is called, so that Close waits
+// for (and lets run) every invocation whose InvokeAction returned before
+// Close began.
+func (r *Registry) spawn(ctx context.Context, name string, e *entry, payload any) *outcome {
+	o := newOutcome(name)
+	r.spawned.Add(1)
+	if r.closed.Load() {
+		o.closedAtCall = true
+		r.unspawn()
+	}
+	go r.invoke(ctx, name, e, payload, o)
+	return o
+}
+
+// unspawn ends what spawn counted, once the invocation has counted in its
+// entry or failed before step 2.
+func (r *Registry) unspawn() {
+	r.spawned.Add(-1)
+	if r.closed.Load() {
+		r.checkDrained()
+	}
 }
 
 // checkDrained signals the drain once Close has begun and nothing runs.

@@ -58,9 +58,7 @@ func (a Action[P, R]) Invoke(ctx context.Context, payload P) *Future[R] {
 	if ctx == nil {
 		setupPanic("InvokeAction(%q): nil context", a.name)
 	}
-	o := newOutcome(a.name)
-	go a.reg.invoke(ctx, a.name, a.ent, payload, o)
-	return &Future[R]{o: o}
+	return &Future[R]{o: a.reg.spawn(ctx, a.name, a.ent, payload)}
 }
 
 // Call invokes the action and waits for it, as [Registry.Call] does.
