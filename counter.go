@@ -3,10 +3,10 @@ package actions
 import "sync/atomic"
 
 // counter is an atomic count that spreads over cells once two goroutines
-// have collided on it (as Java's LongAdder does), so that invocations of one
-// action on several cores stop writing one cache line: on 2 cores that
-// line's traffic made parallel invocations slower than serial ones. An
-// uncontended counter costs what an atomic.Int64 does and no memory more.
+// have collided on it, so that invocations of one action on several cores
+// stop writing one cache line: on 2 cores that line's traffic made parallel
+// invocations slower than serial ones. An uncontended counter costs what an
+// atomic.Int64 does and no memory more.
 //
 // An add returns the slot it counted in, and the matching add of the
 // opposite sign must go to the same slot, so that no slot ever counts below
