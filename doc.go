@@ -181,6 +181,8 @@
 // error and whether it was aborted, including invocations rejected before
 // any stage ran. Its InvocationBegin may return a context for the stages, so
 // a tracing adapter can start a span there. [SlogObserver] logs with log/slog.
+// Several observers (logging, metrics, tracing) are given with several
+// [WithObserver] options; they unwind in reverse order, like deferred calls.
 // Without an observer, observation costs nothing.
 //
 // # Differences from Flex

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -37,6 +38,56 @@ type Observer interface {
 type InFlightObserver interface {
 	InFlightBegin(ctx context.Context, inv Invocation)
 	InFlightEnd(ctx context.Context, inv Invocation)
+}
+
+// observerList is the observer of a registry given several.
+type observerList struct {
+	reg  *Registry
+	list []Observer
+}
+
+func (l *observerList) InvocationBegin(ctx context.Context, inv Invocation) context.Context {
+	for _, o := range l.list {
+		l.contain(inv, func() {
+			if c := o.InvocationBegin(ctx, inv); c != nil {
+				ctx = c
+			}
+		})
+	}
+	return ctx
+}
+
+func (l *observerList) InvocationEnd(ctx context.Context, inv Invocation, out Outcome) {
+	for _, o := range slices.Backward(l.list) {
+		l.contain(inv, func() { o.InvocationEnd(ctx, inv, out) })
+	}
+}
+
+func (l *observerList) InFlightBegin(ctx context.Context, inv Invocation) {
+	for _, o := range l.list {
+		if f, ok := o.(InFlightObserver); ok {
+			l.contain(inv, func() { f.InFlightBegin(ctx, inv) })
+		}
+	}
+}
+
+func (l *observerList) InFlightEnd(ctx context.Context, inv Invocation) {
+	for _, o := range slices.Backward(l.list) {
+		if f, ok := o.(InFlightObserver); ok {
+			l.contain(inv, func() { f.InFlightEnd(ctx, inv) })
+		}
+	}
+}
+
+// contain runs one observer's method, delivering its panic to the error
+// handler so that the others are still called.
+func (l *observerList) contain(inv Invocation, fn func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			l.reg.handleError(fail(inv.Action, StageObserver, "", newPanicError(v)))
+		}
+	}()
+	fn()
 }
 
 // Invocation identifies an invocation to an [Observer].

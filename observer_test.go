@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -559,5 +560,89 @@ func TestSlogObserver(t *testing.T) {
 		_, err := r.Call(context.Background(), "SlogDefaultProbe", nil)
 		require.NoError(t, err)
 		assert.Contains(t, buf.String(), `msg="action done" action=SlogDefaultProbe`)
+	})
+}
+
+// tagObserver records its calls under a tag, adds its tag to the context's
+// chain at begin, and panics in the methods named by panics.
+type tagObserver struct {
+	tag    string
+	rec    *recorder
+	panics string
+}
+
+type tagChainKey struct{}
+
+func (o tagObserver) hit(method string) {
+	o.rec.add(o.tag + "." + method)
+	if slices.Contains(strings.Fields(o.panics), method) {
+		panic(o.tag + " " + method)
+	}
+}
+
+func (o tagObserver) InvocationBegin(ctx context.Context, _ Invocation) context.Context {
+	chain, _ := ctx.Value(tagChainKey{}).(string)
+	o.hit("begin")
+	return context.WithValue(ctx, tagChainKey{}, chain+o.tag)
+}
+
+func (o tagObserver) InvocationEnd(context.Context, Invocation, Outcome) { o.hit("end") }
+func (o tagObserver) InFlightBegin(context.Context, Invocation)          { o.hit("in") }
+func (o tagObserver) InFlightEnd(context.Context, Invocation)            { o.hit("out") }
+
+// plainObserver implements Observer only, not InFlightObserver.
+type plainObserver struct{ o tagObserver }
+
+func (p plainObserver) InvocationBegin(ctx context.Context, inv Invocation) context.Context {
+	return p.o.InvocationBegin(ctx, inv)
+}
+func (p plainObserver) InvocationEnd(ctx context.Context, inv Invocation, out Outcome) {
+	p.o.InvocationEnd(ctx, inv, out)
+}
+
+func TestObserverSeveral(t *testing.T) {
+	for _, way := range invokeWays {
+		t.Run("SPEC_11_in_order_then_unwound/"+way.name, func(t *testing.T) {
+			var rec recorder
+			r := New(
+				WithObserver(tagObserver{tag: "a", rec: &rec}),
+				WithObserver(plainObserver{tagObserver{tag: "b", rec: &rec}}),
+				WithObserver(tagObserver{tag: "c", rec: &rec}),
+			)
+			mustRegister(t, r, "A", func(ctx context.Context, _ any) (any, error) {
+				rec.add("body:" + ctx.Value(tagChainKey{}).(string))
+				return "ok", nil
+			})
+			res, err := way.run(context.Background(), r, "A", nil)
+			require.NoError(t, err)
+			assert.Equal(t, "ok", res)
+			// b has no in-flight methods; each begin's ctx feeds the next.
+			assert.Equal(t, "a.begin b.begin c.begin a.in c.in body:abc c.out a.out c.end b.end a.end", rec.trace())
+		})
+	}
+
+	t.Run("SPEC_11_a_panicking_observer_does_not_stop_the_others", func(t *testing.T) {
+		var rec recorder
+		var handled []error
+		var mu sync.Mutex
+		r := New(
+			WithErrorHandler(func(err error) { mu.Lock(); handled = append(handled, err); mu.Unlock() }),
+			WithObserver(tagObserver{tag: "a", rec: &rec, panics: "begin end"}),
+			WithObserver(tagObserver{tag: "b", rec: &rec, panics: "in out"}),
+		)
+		mustRegister(t, r, "A", func(context.Context, any) (any, error) { rec.add("body"); return "ok", nil })
+		res, err := r.Call(context.Background(), "A", nil)
+		require.NoError(t, err, "an observer's panic never changes the outcome")
+		assert.Equal(t, "ok", res)
+		assert.Equal(t, "a.begin b.begin a.in b.in body b.out a.out b.end a.end", rec.trace())
+		mu.Lock()
+		defer mu.Unlock()
+		require.Len(t, handled, 4)
+		for _, err := range handled {
+			assert.ErrorIs(t, err, ErrPanicked)
+			var e *Error
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, StageObserver, e.Stage)
+		}
 	})
 }

@@ -48,7 +48,8 @@ type Registry struct {
 
 type config struct {
 	errorHandler func(error)
-	observer     Observer
+	observer     Observer   // set by New from observers
+	observers    []Observer // as given to WithObserver
 	maxDepth     int
 	concurrent   bool
 }
@@ -63,12 +64,19 @@ func New(opts ...Option) *Registry {
 	for _, o := range opts {
 		o(&r.cfg)
 	}
+	switch obs := r.cfg.observers; len(obs) {
+	case 0:
+	case 1:
+		r.cfg.observer = obs[0]
+	default:
+		r.cfg.observer = &observerList{reg: r, list: obs}
+	}
 	return r
 }
 
 // WithErrorHandler sets the function that receives errors no caller can
-// receive: the joined errors of failing after-listeners (SPEC 4.7), panics of
-// the observer, and errors of a once-listener's removal. It is called from the
+// receive: the joined errors of failing after-listeners (SPEC 4.7) and the
+// panics of observers. It is called from the
 // invocation's goroutine before the invocation's future completes, and must
 // be safe for concurrent use. A panic in it is recovered and logged.
 //
@@ -80,13 +88,18 @@ func WithErrorHandler(h func(error)) Option {
 	return func(c *config) { c.errorHandler = h }
 }
 
-// WithObserver sets the observer that sees every invocation begin and end
-// (see [Observer]). The default is none, which costs nothing.
+// WithObserver adds an observer that sees every invocation begin and end
+// (see [Observer]). The default is none, which costs nothing. Given more than
+// once, every observer sees every invocation: begins in the order the
+// observers were given, each one's context feeding the next, and ends (and
+// the in-flight window, for those that implement [InFlightObserver]) in
+// reverse order, as deferred calls unwind. A panic in one is delivered to the
+// error handler and does not keep the others from being called.
 func WithObserver(o Observer) Option {
 	if o == nil {
 		setupPanic("WithObserver: nil observer")
 	}
-	return func(c *config) { c.observer = o }
+	return func(c *config) { c.observers = append(c.observers, o) }
 }
 
 // WithMaxDepth sets the nesting limit: a top-level invocation has depth 1,

@@ -41,7 +41,8 @@ func run(w io.Writer) error {
 	}))
 	m := newMetrics()
 	reg := actions.New(
-		actions.WithObserver(tee{actions.SlogObserver(logger), m}),
+		actions.WithObserver(actions.SlogObserver(logger)),
+		actions.WithObserver(m),
 		actions.WithErrorHandler(func(err error) { logger.Error("after-listener failed", "err", err) }),
 	)
 	if err := register(reg); err != nil {

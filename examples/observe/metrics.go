@@ -83,39 +83,3 @@ func (m *metrics) print(w io.Writer) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
-
-// tee is an observer that feeds several: the registry takes one. Begins go
-// in order, each observer's context feeding the next, and ends in reverse,
-// as deferred calls would.
-type tee []actions.Observer
-
-func (t tee) InvocationBegin(ctx context.Context, inv actions.Invocation) context.Context {
-	for _, o := range t {
-		if c := o.InvocationBegin(ctx, inv); c != nil {
-			ctx = c
-		}
-	}
-	return ctx
-}
-
-func (t tee) InvocationEnd(ctx context.Context, inv actions.Invocation, out actions.Outcome) {
-	for _, o := range slices.Backward(t) {
-		o.InvocationEnd(ctx, inv, out)
-	}
-}
-
-func (t tee) InFlightBegin(ctx context.Context, inv actions.Invocation) {
-	for _, o := range t {
-		if f, ok := o.(actions.InFlightObserver); ok {
-			f.InFlightBegin(ctx, inv)
-		}
-	}
-}
-
-func (t tee) InFlightEnd(ctx context.Context, inv actions.Invocation) {
-	for _, o := range slices.Backward(t) {
-		if f, ok := o.(actions.InFlightObserver); ok {
-			f.InFlightEnd(ctx, inv)
-		}
-	}
-}
