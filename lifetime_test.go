@@ -445,15 +445,7 @@ func TestClose(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			r := New()
 			var rec recorder
-			release := make(chan struct{})
-			mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
-				<-release
-				rec.add("body")
-				return "res", nil
-			})
-			r.AddListener("afterAct", rec.listen("after", nil))
-			fut := r.InvokeAction(context.Background(), "Act", nil)
-			synctest.Wait()
+			release, fut := startInFlight(t, r, &rec)
 
 			closeErrs := make(chan error, 2)
 			for range 2 {
@@ -498,15 +490,7 @@ func TestClose(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					r := New()
 					var rec recorder
-					release := make(chan struct{})
-					mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
-						<-release
-						rec.add("body")
-						return "res", nil
-					})
-					r.AddListener("afterAct", rec.listen("after", nil))
-					fut := r.InvokeAction(context.Background(), "Act", nil)
-					synctest.Wait()
+					release, fut := startInFlight(t, r, &rec)
 
 					ctx, stop, want := tc.ctx(t)
 					closeErr := make(chan error, 1)
@@ -579,4 +563,21 @@ func TestClose(t *testing.T) {
 		}
 		assert.Len(t, results, 1, "Close(done ctx) on an idle registry returned %v", results)
 	})
+}
+
+// startInFlight registers "Act", whose body waits for release and whose
+// after-listener records, invokes it, and returns once the invocation is
+// blocked in its body (call it inside a synctest bubble).
+func startInFlight(t *testing.T, r *Registry, rec *recorder) (release chan struct{}, fut *Future[any]) {
+	t.Helper()
+	release = make(chan struct{})
+	mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
+		<-release
+		rec.add("body")
+		return "res", nil
+	})
+	r.AddListener("afterAct", rec.listen("after", nil))
+	fut = r.InvokeAction(context.Background(), "Act", nil)
+	synctest.Wait()
+	return release, fut
 }
