@@ -40,6 +40,9 @@ var (
 	ErrPayloadType = errors.New("actions: wrong payload type")
 	// ErrPanicked: user code panicked. Matched by [*PanicError].
 	ErrPanicked = errors.New("actions: panic in user code")
+	// ErrGoexit: user code called [runtime.Goexit] (as t.FailNow does in a
+	// test) instead of returning. The stage it ran in failed with it.
+	ErrGoexit = errors.New("actions: runtime.Goexit in user code")
 )
 
 // Stage names the part of an invocation an error came from.

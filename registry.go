@@ -12,6 +12,13 @@ import (
 // [ErrDepthExceeded].
 const DefaultMaxDepth = 64
 
+// MaxDepthLimit is the highest nesting limit [WithMaxDepth] accepts. Each
+// level of a synchronous invocation uses the library's stack frames plus the
+// user's; this cap keeps a runaway recursion at the limit far below the Go
+// stack's maximum, so that it fails with [ErrDepthExceeded] rather than
+// killing the process.
+const MaxDepthLimit = 10_000
+
 // Registry maps action names to their bodies, listeners, replacements and
 // blocks. The zero value is ready to use, with the defaults of [New].
 //
