@@ -50,9 +50,9 @@ func (h *abHandler) received() []error {
 // recorded where the panic happened, and nowhere else.
 func abPanic(v any) { panic(v) }
 
-// abMessage checks SPEC 4.9's message rules: prefixed "actions: ", naming
-// action, lowercase apart from the names it quotes (the action's, and those
-// in keep).
+// abMessage checks the message rules of the package docs' "Aborting and
+// errors": prefixed "actions: ", naming action, lowercase apart from the
+// names it quotes (the action's, and those in keep).
 func abMessage(t *testing.T, err error, action string, keep ...string) {
 	t.Helper()
 	for line := range strings.SplitSeq(err.Error(), "\n") {
@@ -69,7 +69,7 @@ func abMessage(t *testing.T, err error, action string, keep ...string) {
 func TestAbort(t *testing.T) {
 	ctx := context.Background()
 
-	t.Run("SPEC 4.1 seed example: abort unless confirmed", func(t *testing.T) {
+	t.Run("Aborting and errors: seed example: abort unless confirmed", func(t *testing.T) {
 		var rec recorder
 		r := New()
 		r.AddListener("beforeAcceptTask", func(_ context.Context, p any) error {
@@ -96,7 +96,7 @@ func TestAbort(t *testing.T) {
 		assert.Equal(t, "accepted WT1", rec.trace())
 	})
 
-	t.Run("SPEC 4.1-4.2 abort error", func(t *testing.T) {
+	t.Run("Aborting and errors: abort error", func(t *testing.T) {
 		notNow := errors.New("not now")
 		custom := &abNotConfirmed{agent: "ana"}
 		wrapped := fmt.Errorf("agent busy: %w", ErrAborted)
@@ -169,7 +169,7 @@ func TestAbort(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 4.3 sequential abort stops later listeners", func(t *testing.T) {
+	t.Run("Aborting and errors: sequential abort stops later listeners", func(t *testing.T) {
 		var rec recorder
 		r := New()
 		r.AddListener("beforeA", rec.listen("b1", nil))
@@ -183,7 +183,7 @@ func TestAbort(t *testing.T) {
 		assert.Equal(t, "b1 b2", rec.trace())
 	})
 
-	t.Run("SPEC 4.3 concurrent abort awaits started listeners and cancels their ctx", func(t *testing.T) {
+	t.Run("Aborting and errors: concurrent abort awaits started listeners and cancels their ctx", func(t *testing.T) {
 		for _, m := range lsConcurrency {
 			t.Run(m.name, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
@@ -227,7 +227,7 @@ func TestAbort(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 4.3 listeners that stop early on the abort add no failure", func(t *testing.T) {
+	t.Run("Aborting and errors: listeners that stop early on the abort add no failure", func(t *testing.T) {
 		// The abort cancels the others' ctx "so they can stop early"; a
 		// listener that does so, returning what its ctx says, has not
 		// failed, and the caller's ctx was never cancelled.
@@ -262,7 +262,7 @@ func TestAbort(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 4.3 concurrent abort wins over failure", func(t *testing.T) {
+	t.Run("Aborting and errors: concurrent abort wins over failure", func(t *testing.T) {
 		reason := errors.New("not confirmed")
 		failure := errors.New("crm timeout")
 		// noted is the cause a waiting listener saw.
@@ -326,7 +326,7 @@ func TestAbort(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 4.4 before-listener failure is not an abort", func(t *testing.T) {
+	t.Run("Aborting and errors: before-listener failure is not an abort", func(t *testing.T) {
 		boom := errors.New("no connection")
 		cases := []struct {
 			name  string
@@ -386,7 +386,7 @@ func TestAbort(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 4.5 abort from an after-listener is a failure", func(t *testing.T) {
+	t.Run("Aborting and errors: abort from an after-listener is a failure", func(t *testing.T) {
 		for _, m := range []struct {
 			name string
 			act  []ActionOption
@@ -416,7 +416,7 @@ func TestAbort(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 4.6 body or replacement error", func(t *testing.T) {
+	t.Run("Aborting and errors: body or replacement error", func(t *testing.T) {
 		boom := errors.New("crm down")
 		cases := []struct {
 			name   string
@@ -461,7 +461,7 @@ func TestAbort(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 4.7 after-listener errors are joined and delivered", func(t *testing.T) {
+	t.Run("Aborting and errors: after-listener errors are joined and delivered", func(t *testing.T) {
 		e1, e3 := errors.New("audit failed"), errors.New("metrics failed")
 		for _, m := range []struct {
 			name string
@@ -519,7 +519,7 @@ func TestAbort(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 4.7 default error handler logs with slog", func(t *testing.T) {
+	t.Run("Aborting and errors: default error handler logs with slog", func(t *testing.T) {
 		var buf bytes.Buffer
 		prev := slog.Default()
 		slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
@@ -535,7 +535,7 @@ func TestAbort(t *testing.T) {
 		assert.Contains(t, buf.String(), "audit failed")
 	})
 
-	t.Run("SPEC 4.8 panics are recovered into PanicError", func(t *testing.T) {
+	t.Run("Aborting and errors: panics are recovered into PanicError", func(t *testing.T) {
 		errValue := errors.New("panic with an error")
 		values := []struct {
 			name  string
@@ -637,7 +637,7 @@ func TestAbort(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 4.9 every error matches a sentinel, is an *Error and names the action", func(t *testing.T) {
+	t.Run("Aborting and errors: every error matches a sentinel, is an *Error and names the action", func(t *testing.T) {
 		const action = "AcceptTask"
 		cases := []struct {
 			name     string

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// TestCounter covers the counters behind SPEC 9's in-flight count and
-// SPEC 10's drain: under contention they spread over cells, and a sum never
+// TestCounter covers the counters behind InFlight's count and
+// Close's drain: under contention they spread over cells, and a sum never
 // misses a count that is held.
 func TestCounter(t *testing.T) {
 	t.Run("uncontended_stays_in_base", func(t *testing.T) {
@@ -24,7 +24,7 @@ func TestCounter(t *testing.T) {
 	})
 
 	for _, spread := range []bool{false, true} {
-		t.Run(fmt.Sprintf("SPEC_9_sum_exact_under_contention/spread=%v", spread), func(t *testing.T) {
+		t.Run(fmt.Sprintf("In_flight_sum_exact_under_contention/spread=%v", spread), func(t *testing.T) {
 			testCounterContention(t, spread)
 		})
 	}

@@ -178,13 +178,14 @@ func newDLRig(t *testing.T, stage, op string, concurrent bool) *dlRig {
 }
 
 // dlNestedWant is the documented outcome of invoking A with the outer
-// invocation's key from stage. SPEC 9 rejects a nested invocation whose key
-// is an ancestor's with ErrPending, even when sharing. Where the stage's ctx
-// does not nest, the invocation is top-level: at the observer's begin the
-// outer one holds no key yet, at its end no longer; the error handler runs
-// while the outer one still holds its key, so sharing it would wait on an
-// invocation that waits on the handler (SPEC 10: never a deadlock); the key
-// must be free by then, and the invocation leads a flight of its own.
+// invocation's key from stage. Deduplicate rejects a nested invocation whose
+// key is an ancestor's with ErrPending, even when sharing. Where the stage's
+// ctx does not nest, the invocation is top-level: at the observer's begin
+// the outer one holds no key yet, at its end no longer; the error handler
+// runs while the outer one still holds its key, so sharing it would wait on
+// an invocation that waits on the handler (the package docs' Concurrency:
+// never a deadlock); the key must be free by then, and the invocation leads
+// a flight of its own.
 func dlNestedWant(stage string) error {
 	if dlNestedStages[stage] {
 		return ErrPending
@@ -247,8 +248,8 @@ var dlOps = map[string]func(t *testing.T, g *dlRig, ctx context.Context){
 	},
 	"call_same_over_limit": func(t *testing.T, g *dlRig, ctx context.Context) {
 		// The rig's limit is 1 for this operation: an invocation nested in
-		// the outer one is one too many (SPEC 7), one made without its ctx
-		// is not nested at all.
+		// the outer one is one too many (WithMaxDepth), one made without its
+		// ctx is not nested at all.
 		res, err := g.reg.Call(ctx, "A", "other")
 		if dlNestedStages[g.stage] {
 			assert.ErrorIs(t, err, ErrDepthExceeded)
@@ -302,11 +303,12 @@ func dlAssertSameKey(t *testing.T, g *dlRig, res any, err error) {
 	assert.Equal(t, "r:k/nested", res)
 }
 
-// TestDeadlock is the deadlock matrix of SPEC 10 ("registering, removing,
-// replacing and invoking from inside any stage never deadlocks") and SPEC 7
-// (invoking another action from any stage works): every operation from every
-// stage, with sequential and concurrent phases, completes, does what it
-// says, and leaves the outer invocation with its documented outcome.
+// TestDeadlock is the deadlock matrix of the package docs' Concurrency
+// ("registering, removing, replacing and invoking from inside any stage never
+// deadlocks") and Lifecycle (invoking another action from any stage works):
+// every operation from every stage, with sequential and concurrent phases,
+// completes, does what it says, and leaves the outer invocation with its
+// documented outcome.
 func TestDeadlock(t *testing.T) {
 	stages := []string{dsUpdate, dsBefore, dsBody, dsReplacement, dsAfter, dsObserverBegin, dsObserverEnd, dsErrorHandler}
 	ops := []string{
@@ -342,7 +344,7 @@ func runDLCell(t *testing.T, stage, op string, concurrent bool) {
 	var wantKind error
 	if stage == dsObserverBegin {
 		// Close is not among them: InvokeAction admitted the outer
-		// invocation when it was called, so it runs (SPEC 10).
+		// invocation when it was called, so it runs (see Close).
 		wantKind = map[string]error{"unregister": ErrActionNotFound, "block": ErrBlocked}[op]
 	}
 	if wantKind == nil {
@@ -360,7 +362,7 @@ func runDLCell(t *testing.T, stage, op string, concurrent bool) {
 		if op == "add_listener" && i == 1 {
 			// The Once after-listener: added before the outer invocation's
 			// after phase started, it ran there and removed itself; added
-			// later, nothing claimed it (SPEC 3: snapshot per phase, Once).
+			// later, nothing claimed it (Listeners: snapshot per phase, Once).
 			ranInAfterPhase := stage == dsObserverBegin || stage == dsUpdate || stage == dsBefore || stage == dsBody || stage == dsReplacement
 			assert.Equal(t, !ranInAfterPhase, remove(), "Once after-listener's handle")
 			continue
@@ -380,7 +382,7 @@ func runDLCell(t *testing.T, stage, op string, concurrent bool) {
 
 // TestDeadlockCloseIdle: Close with a done ctx on a registry with nothing
 // to wait for has nothing to give up on, so it reports success, every time
-// (SPEC 10: Close returns the ctx's cause only when it stops waiting for
+// (Close returns the ctx's cause only when it stops waiting for
 // in-flight invocations). Repeated because the outcome must not depend on
 // which ready case select picks.
 func TestDeadlockCloseIdle(t *testing.T) {

@@ -14,12 +14,12 @@ import (
 func TestDefaultRegistry(t *testing.T) {
 	ctx := context.Background()
 
-	t.Run("SPEC_12_package_functions_use_the_default_registry", func(t *testing.T) {
+	t.Run("Registry_package_functions_use_the_default_registry", func(t *testing.T) {
 		require.NotNil(t, Default())
 		require.Same(t, Default(), Default())
 		// Names of their own, removed afterwards: the default registry is
 		// shared by the whole test binary.
-		const name = "Spec12DefaultProbe"
+		const name = "RegistryDefaultProbe"
 		var rec recorder
 		unregister, err := RegisterAction(name, func(_ context.Context, p any) (any, error) {
 			rec.add(fmt.Sprint("body:", p))
@@ -71,10 +71,10 @@ func TestDefaultRegistry(t *testing.T) {
 		assert.ErrorIs(t, err, ErrActionNotFound)
 	})
 
-	t.Run("SPEC_12_instances_are_independent", func(t *testing.T) {
+	t.Run("Registry_instances_are_independent", func(t *testing.T) {
 		var zero Registry
 		a, b := New(), &zero
-		const name = "Spec12InstanceProbe"
+		const name = "RegistryInstanceProbe"
 		mustRegister(t, a, name, func(context.Context, any) (any, error) { return "a", nil })
 		mustRegister(t, b, name, func(context.Context, any) (any, error) { return "b", nil })
 		a.BlockAction(name, func(p any) bool { return p == "blocked" })
@@ -94,7 +94,7 @@ func TestDefaultRegistry(t *testing.T) {
 		assert.ErrorIs(t, err, ErrActionNotFound)
 	})
 
-	t.Run("SPEC_12_no_built_in_catalogue", func(t *testing.T) {
+	t.Run("Registry_no_built_in_catalogue", func(t *testing.T) {
 		for _, r := range []*Registry{New(), {}} {
 			for _, name := range []string{"AcceptTask", "RejectTask", "CompleteTask", "WrapupTask", "SendMessage", "HangupCall", "SetActivity"} {
 				assert.False(t, r.Registered(name), name)
@@ -113,7 +113,7 @@ func TestDefaultRegistry(t *testing.T) {
 		{"zero_value", func() *Registry { return &Registry{} }},
 		{"New", func() *Registry { return New() }},
 	} {
-		t.Run("SPEC_12_every_feature_works_on_an_instance/"+mk.name, func(t *testing.T) {
+		t.Run("Registry_every_feature_works_on_an_instance/"+mk.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				r := mk.new()
 				var rec recorder

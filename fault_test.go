@@ -212,10 +212,10 @@ type faultWant struct {
 func (w faultWant) success() bool { return w.kind == nil && w.is == nil }
 
 // TestFault is the fault matrix: for every stage and fault, the documented
-// outcome (SPEC 2, 4.4, 4.6, 4.7, 4.8, 7, 10, 11), a future that completes,
-// and no goroutine left behind (each cell runs in a synctest bubble, which
-// fails on a goroutine that stays blocked). Each cell runs through Call and
-// through InvokeAction.
+// outcome (the package docs' Lifecycle, Aborting and errors, Concurrency and
+// Observability), a future that completes, and no goroutine left behind
+// (each cell runs in a synctest bubble, which fails on a goroutine that
+// stays blocked). Each cell runs through Call and through InvokeAction.
 func TestFault(t *testing.T) {
 	var (
 		canceled  = []error{context.Canceled}
@@ -227,15 +227,15 @@ func TestFault(t *testing.T) {
 	)
 	obsNoErr := "InvocationBegin returns a ctx and InvocationEnd nothing: an observer has no error to return"
 	cells := map[string]map[string]faultWant{
-		fsUpdate: { // SPEC 2.5: its error fails the invocation, nothing else runs
+		fsUpdate: { // Lifecycle step 5: its error fails the invocation, nothing else runs
 			ffError:  {trace: faultUpTo("update"), kind: ErrFailed, stage: StageUpdate, is: injected},
 			ffPanic:  {trace: faultUpTo("update"), kind: ErrFailed, stage: StageUpdate, is: panicked},
 			ffBlocks: {trace: faultUpTo("update"), kind: ErrFailed, stage: StageUpdate, is: canceled},
-			// SPEC 7: cancellation is checked before the before phase.
+			// Lifecycle: cancellation is checked before the before phase.
 			ffCancel: {trace: faultUpTo("update"), stage: StageBefore, is: canceled},
 			ffClose:  {trace: faultTrace},
 		},
-		fsBlock: { // SPEC 4.8: a panic in match fails the invocation
+		fsBlock: { // Aborting and errors: a panic in match fails the invocation
 			ffError:  {skip: "a block's match returns a bool: " + noErr},
 			ffPanic:  {trace: faultUpTo("block"), kind: ErrFailed, stage: StageBlock, is: panicked},
 			ffBlocks: {skip: "a block's match " + noCtx},
@@ -249,19 +249,19 @@ func TestFault(t *testing.T) {
 			ffCancel: {trace: faultUpTo("update"), stage: StageBefore, is: canceled},
 			ffClose:  {trace: faultTrace},
 		},
-		fsBefore: { // SPEC 4.4: a failing before-listener stops the invocation, not an abort
+		fsBefore: { // Aborting and errors: a failing before-listener stops the invocation, not an abort
 			ffError:  {trace: faultUpTo("b1"), kind: ErrFailed, stage: StageBefore, is: injected},
 			ffPanic:  {trace: faultUpTo("b1"), kind: ErrFailed, stage: StageBefore, is: panicked},
 			ffBlocks: {trace: faultUpTo("b1"), kind: ErrFailed, stage: StageBefore, is: canceled},
-			// SPEC 7: checked between listeners of a sequential before phase.
+			// Lifecycle: checked between listeners of a sequential before phase.
 			ffCancel: {trace: faultUpTo("b1"), stage: StageBefore, is: canceled},
 			ffClose:  {trace: faultTrace},
 		},
-		fsReplacement: { // SPEC 4.6: after-listeners do not run
+		fsReplacement: { // Lifecycle step 8: after-listeners do not run
 			ffError:  {trace: faultUpTo("repl"), kind: ErrFailed, stage: StageBody, is: injected},
 			ffPanic:  {trace: faultUpTo("repl"), kind: ErrFailed, stage: StageBody, is: panicked},
 			ffBlocks: {trace: faultUpTo("repl"), kind: ErrFailed, stage: StageBody, is: canceled},
-			// SPEC 7: once the body has returned successfully its result stands.
+			// Lifecycle: once the body has returned successfully its result stands.
 			ffCancel: {trace: faultTrace},
 			ffClose:  {trace: faultTrace},
 		},
@@ -272,7 +272,7 @@ func TestFault(t *testing.T) {
 			ffCancel: {trace: faultTrace},
 			ffClose:  {trace: faultTrace},
 		},
-		fsAfter: { // SPEC 4.7: the result stands, the others run, the handler gets the error
+		fsAfter: { // Aborting and errors: the result stands, the others run, the handler gets the error
 			ffError:  {trace: fullAfter, handled: StageAfter, handledIs: injected},
 			ffPanic:  {trace: fullAfter, handled: StageAfter, handledIs: panicked},
 			ffBlocks: {trace: fullAfter, handled: StageAfter, handledIs: canceled},
@@ -286,10 +286,10 @@ func TestFault(t *testing.T) {
 			ffCancel: {trace: fullAfter},
 			ffClose:  {trace: fullAfter},
 		},
-		fsObserverBegin: { // SPEC 11: a panic never changes the outcome
+		fsObserverBegin: { // Observability: a panic never changes the outcome
 			ffError: {skip: obsNoErr},
 			ffPanic: {trace: strings.Replace(faultTrace, "obs.begin", "obs.begin handler", 1), handled: StageObserver, handledIs: []error{ErrPanicked}},
-			// SPEC 2.0: the begin is before step 0, which sees the done ctx.
+			// Lifecycle step 0: the begin is before step 0, which sees the done ctx.
 			ffBlocks: {trace: "obs.begin obs.end", is: canceled},
 			ffCancel: {trace: "obs.begin obs.end", is: canceled},
 			// Via Call, not accepted yet: Close does not wait for it, and it
@@ -376,7 +376,7 @@ func runFaultCell(t *testing.T, stage, fault, via string, want faultWant) {
 		if stage == fsObserverBegin && !admitted {
 			faultRequireDone(t, closeDone, "Close waited for an invocation it had not accepted")
 		} else {
-			faultRequireNotDone(t, closeDone, "Close returned while an accepted invocation was running (SPEC 10)")
+			faultRequireNotDone(t, closeDone, "Close returned while an accepted invocation was running (see Close)")
 		}
 		close(g.release)
 	}
@@ -386,7 +386,7 @@ func runFaultCell(t *testing.T, stage, fault, via string, want faultWant) {
 		<-closeDone
 		assert.NoError(t, closeErr)
 		g.mu.Lock()
-		assert.ErrorIs(t, g.nestedErr, ErrClosed, "an invocation started after Close began is refused (SPEC 10)")
+		assert.ErrorIs(t, g.nestedErr, ErrClosed, "an invocation started after Close began is refused (see Close)")
 		g.mu.Unlock()
 	}
 
@@ -432,7 +432,7 @@ func runFaultCell(t *testing.T, stage, fault, via string, want faultWant) {
 		}
 	}
 
-	// Exactly one begin and one end, which saw the future's error (SPEC 11);
+	// Exactly one begin and one end, which saw the future's error (Observability);
 	// nothing is left in flight; the future gives the same outcome again.
 	g.mu.Lock()
 	assert.Equal(t, 1, g.begins, "observer begins")

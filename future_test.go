@@ -15,9 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// invokeWay is one of the two ways to run an invocation: SPEC 7 promises that
-// Call and InvokeAction have the same semantics, so tests that can run
-// through both do.
+// invokeWay is one of the two ways to run an invocation: the package docs'
+// Lifecycle promises that Call and InvokeAction have the same semantics, so
+// tests that can run through both do.
 type invokeWay struct {
 	name string
 	run  func(ctx context.Context, r *Registry, name string, payload any) (any, error)
@@ -53,7 +53,8 @@ func returnsWithin(t *testing.T, fn func()) bool {
 }
 
 // setupPanicMessage returns what fn panicked with, failing the test unless it
-// panicked with a string prefixed "actions: " (programmer errors, SPEC 6).
+// panicked with a string prefixed "actions: " (programmer errors, see the
+// package docs' "Aborting and errors").
 func setupPanicMessage(t *testing.T, fn func()) (msg string) {
 	t.Helper()
 	defer func() {
@@ -78,7 +79,7 @@ func isDone(f *Future[any]) bool {
 }
 
 func TestInvokeAction(t *testing.T) {
-	t.Run("SPEC_7.1_returns_before_body_runs", func(t *testing.T) {
+	t.Run("InvokeAction_returns_before_body_runs", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			r := New()
 			var rec recorder
@@ -100,7 +101,7 @@ func TestInvokeAction(t *testing.T) {
 		})
 	})
 
-	t.Run("SPEC_7.1_done_wait_result", func(t *testing.T) {
+	t.Run("Future_done_wait_result", func(t *testing.T) {
 		errBoom := errors.New("boom")
 		for _, tc := range []struct {
 			name    string
@@ -141,7 +142,7 @@ func TestInvokeAction(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_7.1_wait_giving_up_does_not_cancel", func(t *testing.T) {
+	t.Run("Future_wait_giving_up_does_not_cancel", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			r := New()
 			var rec recorder
@@ -176,7 +177,7 @@ func TestInvokeAction(t *testing.T) {
 		})
 	})
 
-	t.Run("SPEC_7.6_wait_many_times_many_goroutines", func(t *testing.T) {
+	t.Run("Future_wait_many_times_many_goroutines", func(t *testing.T) {
 		errBoom := errors.New("boom")
 		for _, tc := range []struct {
 			name string
@@ -250,7 +251,7 @@ func TestInvokeAction(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_7.2_call_has_the_same_semantics", func(t *testing.T) {
+	t.Run("Lifecycle_call_has_the_same_semantics", func(t *testing.T) {
 		errBoom := errors.New("boom")
 		reason := errors.New("agent declined")
 		cancelled, cancel := context.WithCancel(context.Background())
@@ -373,7 +374,7 @@ func TestInvokeAction(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_7.3_ctx_values_reach_every_stage", func(t *testing.T) {
+	t.Run("Lifecycle_ctx_values_reach_every_stage", func(t *testing.T) {
 		type key struct{}
 		for _, concurrent := range []bool{false, true} {
 			for _, way := range invokeWays {
@@ -393,7 +394,7 @@ func TestInvokeAction(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_7.3_cancellation_checkpoints", func(t *testing.T) {
+	t.Run("Lifecycle_cancellation_checkpoints", func(t *testing.T) {
 		custom := errors.New("custom cause")
 		for _, cause := range []struct {
 			name  string
@@ -467,7 +468,7 @@ func TestInvokeAction(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_7.3_result_stands_once_body_returned", func(t *testing.T) {
+	t.Run("Lifecycle_result_stands_once_body_returned", func(t *testing.T) {
 		custom := errors.New("custom cause")
 		for _, way := range invokeWays {
 			t.Run(way.name, func(t *testing.T) {
@@ -494,7 +495,7 @@ func TestInvokeAction(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_7.4_after_listener_invokes_and_waits", func(t *testing.T) {
+	t.Run("Lifecycle_after_listener_invokes_and_waits", func(t *testing.T) {
 		// Seed example: an afterCompleteTask listener invokes MyAction; its
 		// wait delays the outer future.
 		synctest.Test(t, func(t *testing.T) {
@@ -525,7 +526,7 @@ func TestInvokeAction(t *testing.T) {
 		})
 	})
 
-	t.Run("SPEC_7.4_replacement_invokes_then_original", func(t *testing.T) {
+	t.Run("Lifecycle_replacement_invokes_then_original", func(t *testing.T) {
 		// Seed example: a WrapupTask replacement invokes SendMessage, then
 		// its original.
 		for _, way := range invokeWays {
@@ -552,7 +553,7 @@ func TestInvokeAction(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_7.4_invoke_from_every_stage", func(t *testing.T) {
+	t.Run("Lifecycle_invoke_from_every_stage", func(t *testing.T) {
 		for _, stage := range []string{"update", "before", "replacement", "body", "after"} {
 			for _, way := range invokeWays {
 				t.Run(stage+"/"+way.name, func(t *testing.T) {
@@ -591,7 +592,7 @@ func TestInvokeAction(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_7.5_depth_limit", func(t *testing.T) {
+	t.Run("Concurrency_depth_limit", func(t *testing.T) {
 		for _, tc := range []struct {
 			name  string
 			reg   func() *Registry
@@ -630,7 +631,7 @@ func TestInvokeAction(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_7.5_nesting_is_carried_by_ctx", func(t *testing.T) {
+	t.Run("Concurrency_nesting_is_carried_by_ctx", func(t *testing.T) {
 		r := New(WithMaxDepth(1))
 		mustRegister(t, r, "Leaf", func(context.Context, any) (any, error) { return "leaf", nil })
 		mustRegister(t, r, "Root", func(ctx context.Context, _ any) (any, error) {
@@ -650,7 +651,7 @@ func TestInvokeAction(t *testing.T) {
 		assert.ErrorIs(t, err, ErrDepthExceeded)
 	})
 
-	t.Run("SPEC_7.5_self_recursion_through_listener_is_caught", func(t *testing.T) {
+	t.Run("Concurrency_self_recursion_through_listener_is_caught", func(t *testing.T) {
 		for _, limit := range []int{8, DefaultMaxDepth} {
 			for _, way := range invokeWays {
 				t.Run(fmt.Sprintf("limit_%d/%s", limit, way.name), func(t *testing.T) {
@@ -687,7 +688,7 @@ func TestInvokeAction(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_7.5_fire_and_forget_recursion_ends", func(t *testing.T) {
+	t.Run("Concurrency_fire_and_forget_recursion_ends", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			obs := &spyObserver{}
 			r := New(WithObserver(obs))
@@ -717,7 +718,7 @@ func TestInvokeAction(t *testing.T) {
 		})
 	})
 
-	t.Run("SPEC_7_nil_ctx_panics", func(t *testing.T) {
+	t.Run("InvokeAction_nil_ctx_panics", func(t *testing.T) {
 		r := New()
 		mustRegister(t, r, "Act", func(context.Context, any) (any, error) { return nil, nil })
 		var nilCtx context.Context

@@ -52,9 +52,10 @@ var errKindNames = []struct {
 }
 
 // describeErr writes err in the model's vocabulary (see model_test.go), and
-// checks on the way what SPEC 4.9 requires of every *Error: it matches its
-// kind with errors.Is, and its message is prefixed "actions: " and names the
-// action. A violation shows in the description, so it fails the comparison.
+// checks on the way what the package docs' "Aborting and errors" requires of
+// every *Error: it matches its kind with errors.Is, and its message is
+// prefixed "actions: " and names the action. A violation shows in the
+// description, so it fails the comparison.
 func describeErr(err error) string {
 	switch e := err.(type) {
 	case nil:
@@ -288,7 +289,7 @@ func (r *libRun) newTag() string {
 }
 
 // wait waits for f, bounded by hangAfter, and checks that it completed once
-// and for all (SPEC 7: every Wait sees the same result and error).
+// and for all (see Future: every Wait sees the same result and error).
 func (r *libRun) wait(f *Future[any]) (any, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), hangAfter)
 	defer cancel()
@@ -541,8 +542,8 @@ func requireSetupPanic(t *testing.T, what string, fn func()) {
 
 func fuzzNopListener(context.Context, any) error { return nil }
 
-// FuzzParseEvent checks SPEC 3's event syntax on any string: ParseEvent
-// accepts exactly "before" or "after" followed by a non-empty action name,
+// FuzzParseEvent checks the event syntax of the package docs' Listeners on
+// any string: ParseEvent accepts exactly "before" or "after" followed by a non-empty action name,
 // splits it losslessly, and AddListener, Listeners and RemoveAllListeners
 // accept what it accepts and panic (a programmer error) on the rest.
 func FuzzParseEvent(f *testing.F) {
@@ -602,7 +603,7 @@ func FuzzParseEvent(f *testing.F) {
 }
 
 // nameVariants returns names close to name: other case, other length,
-// another prefix. Each that differs from name is another action (SPEC 1:
+// another prefix. Each that differs from name is another action (action
 // names are exact and case-sensitive).
 func nameVariants(name string) []string {
 	vs := []string{
@@ -619,7 +620,8 @@ func nameVariants(name string) []string {
 // an action name through every API that takes one: an empty name is the
 // documented programmer-error panic where a name is registered, and a
 // not-found error where it is invoked; any other name works like any other,
-// matched exactly and case-sensitively, and errors name it (SPEC 4.9).
+// matched exactly and case-sensitively, and errors name it (see "Aborting
+// and errors").
 //
 // The name is unit repeated: huge names without huge inputs, which the fuzzer
 // would spend its time minimising.
@@ -706,7 +708,7 @@ func FuzzActionNames(f *testing.F) {
 		assert.Equal(t, "res", tres)
 		assert.Equal(t, full+" "+full, rec.trace())
 
-		// Unregistering keeps what is attached by name (SPEC 6).
+		// Unregistering keeps what is attached by name (see Registry).
 		assert.True(t, unregister())
 		_, err = r.Call(ctx, name, nil)
 		requireErrorOf(t, err, ErrActionNotFound, name)
@@ -796,7 +798,7 @@ func fuzzValue(kind uint8, i int64, s string, fl float64, bs []byte) any {
 	return []any{s, i}
 }
 
-// typedAssignable is the rule of SPEC 8 and Action's documentation, written
+// typedAssignable is the rule of Action's documentation, written
 // independently of the library: v has type P, or P is an interface v
 // implements, or v is a nil interface and P's zero value is nil.
 func typedAssignable(v any, want reflect.Type) bool {
@@ -812,9 +814,9 @@ func typedAssignable(v any, want reflect.Type) bool {
 }
 
 // FuzzTypedPayload sends values of many dynamic types through the untyped
-// API into typed actions, listeners, blocks and results (SPEC 8): each either
-// works, or fails with ErrPayloadType before any user code of the typed
-// action runs; nothing panics.
+// API into typed actions, listeners, blocks and results (see Action): each
+// either works, or fails with ErrPayloadType before any user code of the
+// typed action runs; nothing panics.
 func FuzzTypedPayload(f *testing.F) {
 	for k := range 26 {
 		f.Add(uint8(k), int64(k-3), "s", float64(k)/2, []byte("b"))

@@ -84,7 +84,7 @@ const lcFullTrace = "block:p key:p update:p before1:upd(p) before2:upd(p) replac
 func TestLifecycle(t *testing.T) {
 	ctx := context.Background()
 
-	t.Run("SPEC 2 steps run in order", func(t *testing.T) {
+	t.Run("Lifecycle steps run in order", func(t *testing.T) {
 		for _, inv := range lcInvokers {
 			t.Run(inv.name, func(t *testing.T) {
 				var rec recorder
@@ -99,7 +99,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 2.0 done ctx runs nothing", func(t *testing.T) {
+	t.Run("Lifecycle step 0 done ctx runs nothing", func(t *testing.T) {
 		cause := errors.New("shift over")
 		ctxs := []struct {
 			name string
@@ -164,7 +164,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 2.1 unknown action runs no listener", func(t *testing.T) {
+	t.Run("Lifecycle step 1 unknown action runs no listener", func(t *testing.T) {
 		cases := []struct {
 			name  string
 			setup func(t *testing.T, r *Registry, rec *recorder)
@@ -197,7 +197,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 2.1 lookup precedes the closed check", func(t *testing.T) {
+	t.Run("Lifecycle step 1 lookup precedes the closed check", func(t *testing.T) {
 		r := New()
 		require.NoError(t, r.Close(ctx))
 		_, err := r.Call(ctx, "Nowhere", nil)
@@ -205,7 +205,7 @@ func TestLifecycle(t *testing.T) {
 		assert.NotErrorIs(t, err, ErrClosed)
 	})
 
-	t.Run("SPEC 2.2 closed registry runs nothing", func(t *testing.T) {
+	t.Run("Lifecycle step 2 closed registry runs nothing", func(t *testing.T) {
 		for _, inv := range lcInvokers {
 			t.Run(inv.name, func(t *testing.T) {
 				var rec recorder
@@ -228,7 +228,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 2.3 blocked runs nothing and matches the caller's payload", func(t *testing.T) {
+	t.Run("Lifecycle step 3 blocked runs nothing and matches the caller's payload", func(t *testing.T) {
 		for _, inv := range lcInvokers {
 			t.Run(inv.name, func(t *testing.T) {
 				var rec recorder
@@ -270,7 +270,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 2.4 pending duplicate runs nothing", func(t *testing.T) {
+	t.Run("Lifecycle step 4 pending duplicate runs nothing", func(t *testing.T) {
 		var rec recorder
 		r := New()
 		entered, hold := make(chan struct{}), make(chan struct{})
@@ -309,7 +309,7 @@ func TestLifecycle(t *testing.T) {
 		assert.Equal(t, "key:a update:a before:upd(a) key:a key:b update:b before:upd(b) body:upd(b) body:upd(a)", rec.trace())
 	})
 
-	t.Run("SPEC 2.4 shared duplicate runs nothing of its own", func(t *testing.T) {
+	t.Run("Lifecycle step 4 shared duplicate runs nothing of its own", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			var rec recorder
 			r := New()
@@ -343,7 +343,7 @@ func TestLifecycle(t *testing.T) {
 		})
 	})
 
-	t.Run("SPEC 2.5 payload update once, seen by every later stage", func(t *testing.T) {
+	t.Run("Lifecycle step 5 payload update once, seen by every later stage", func(t *testing.T) {
 		for _, inv := range lcInvokers {
 			t.Run(inv.name, func(t *testing.T) {
 				var rec recorder
@@ -365,7 +365,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 2.5 payload update error stops everything", func(t *testing.T) {
+	t.Run("Lifecycle step 5 payload update error stops everything", func(t *testing.T) {
 		boom := errors.New("bad payload")
 		cases := []struct {
 			name   string
@@ -406,7 +406,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 2.6-7 before abort or failure skips body and after", func(t *testing.T) {
+	t.Run("Lifecycle steps 6-7 before abort or failure skips body and after", func(t *testing.T) {
 		cases := []struct {
 			name   string
 			result func() error
@@ -437,7 +437,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 2.8 body error skips after", func(t *testing.T) {
+	t.Run("Lifecycle step 8 body error skips after", func(t *testing.T) {
 		boom := errors.New("crm down")
 		cases := []struct {
 			name        string
@@ -484,7 +484,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 2.8 the body is the one found at step 1", func(t *testing.T) {
+	t.Run("Lifecycle step 8 the body is the one found at step 1", func(t *testing.T) {
 		cases := []struct {
 			name       string
 			reregister bool
@@ -528,7 +528,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 2.8 the replacement stack is read when the body starts", func(t *testing.T) {
+	t.Run("Lifecycle step 8 the replacement stack is read when the body starts", func(t *testing.T) {
 		cases := []struct {
 			name string
 			// change runs in the before phase of the first invocation.
@@ -569,7 +569,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 2.9 after phase sees the same payload", func(t *testing.T) {
+	t.Run("Lifecycle step 9 after phase sees the same payload", func(t *testing.T) {
 		type ticket struct{ steps []string }
 		var seen []*ticket
 		r := New()
@@ -598,7 +598,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 2.10 result of the body or the outermost replacement", func(t *testing.T) {
+	t.Run("Lifecycle step 10 result of the body or the outermost replacement", func(t *testing.T) {
 		layer := func(name string) Replacement {
 			return func(ctx context.Context, p any, original Body) (any, error) {
 				res, err := original(ctx, p)
@@ -632,7 +632,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 2 concurrent invocations are independent", func(t *testing.T) {
+	t.Run("Concurrency concurrent invocations are independent", func(t *testing.T) {
 		type item struct {
 			n      int
 			before atomic.Int32

@@ -35,7 +35,7 @@ func (o funcObserver) InFlightEnd(ctx context.Context, inv Invocation) {
 }
 
 func TestConcurrency(t *testing.T) {
-	t.Run("SPEC_10.1_every_method_concurrently", func(t *testing.T) {
+	t.Run("Concurrency_every_method_concurrently", func(t *testing.T) {
 		var handled atomic.Int64
 		r := New(WithObserver(funcObserver{func(string, context.Context, Invocation) {}}),
 			WithErrorHandler(func(error) { handled.Add(1) }))
@@ -125,7 +125,7 @@ func TestConcurrency(t *testing.T) {
 		assert.Zero(t, r.InFlight("Shared"))
 	})
 
-	t.Run("SPEC_10.2_no_user_code_under_a_lock", func(t *testing.T) {
+	t.Run("Concurrency_no_user_code_under_a_lock", func(t *testing.T) {
 		stages := []string{
 			"update", "block", "key", "before", "concurrent-before", "replacement", "body", "after",
 			"observer-begin", "observer-end", "inflight-begin", "inflight-end", "error-handler",
@@ -259,7 +259,7 @@ func TestConcurrency(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_10.3_invoking_never_waits_for_a_writer", func(t *testing.T) {
+	t.Run("Concurrency_invoking_never_waits_for_a_writer", func(t *testing.T) {
 		// Hold the writers' mutex, as a writer in the middle of a change
 		// does: invocations of every kind, typed and untyped, sync and
 		// async, with listeners, a replacement, a block, de-duplication and
@@ -296,7 +296,7 @@ func TestConcurrency(t *testing.T) {
 		assert.Equal(t, "before body after before body after before body after dedupe", rec.trace())
 	})
 
-	t.Run("SPEC_10.3_writers_do_not_wait_for_invocations", func(t *testing.T) {
+	t.Run("Concurrency_writers_do_not_wait_for_invocations", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		started, release := make(chan struct{}), make(chan struct{})
@@ -336,7 +336,7 @@ func TestConcurrency(t *testing.T) {
 		assert.Equal(t, "before body added-while-body-runs", rec.trace())
 	})
 
-	t.Run("SPEC_10.4_every_library_goroutine_ends", func(t *testing.T) {
+	t.Run("Concurrency_every_library_goroutine_ends", func(t *testing.T) {
 		// synctest.Test fails if any goroutine of the bubble is still
 		// blocked when the function returns; most futures here are never
 		// waited for.
@@ -398,7 +398,7 @@ func TestConcurrency(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
-	t.Run("SPEC_10.5_close_waits_for_invocations_started_before_it", func(t *testing.T) {
+	t.Run("Concurrency_close_waits_for_invocations_started_before_it", func(t *testing.T) {
 		// InvokeAction returns before its goroutine runs: the invocation is
 		// admitted when InvokeAction is called, so a Close that follows
 		// waits for it, and it runs instead of failing with ErrClosed.
@@ -420,7 +420,7 @@ func TestClose(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_10.5_stops_new_invocations", func(t *testing.T) {
+	t.Run("Concurrency_stops_new_invocations", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		mustRegister(t, r, "Act", rec.body("body", "res"))
@@ -441,7 +441,7 @@ func TestClose(t *testing.T) {
 		assert.Empty(t, rec.trace())
 	})
 
-	t.Run("SPEC_10.5_waits_for_in_flight", func(t *testing.T) {
+	t.Run("Concurrency_waits_for_in_flight", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			r := New()
 			var rec recorder
@@ -467,7 +467,7 @@ func TestClose(t *testing.T) {
 		})
 	})
 
-	t.Run("SPEC_10.5_ctx_done_first_returns_cause", func(t *testing.T) {
+	t.Run("Concurrency_ctx_done_first_returns_cause", func(t *testing.T) {
 		for _, tc := range []struct {
 			name string
 			// ctx returns the ctx to close with, a func that ends it (nil when
@@ -515,7 +515,7 @@ func TestClose(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_10.5_invocations_started_after_close_began_fail", func(t *testing.T) {
+	t.Run("Concurrency_invocations_started_after_close_began_fail", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			r := New()
 			var rec recorder
@@ -550,7 +550,7 @@ func TestClose(t *testing.T) {
 		})
 	})
 
-	t.Run("SPEC_10.5_idle_close_with_done_ctx_is_deterministic", func(t *testing.T) {
+	t.Run("Concurrency_idle_close_with_done_ctx_is_deterministic", func(t *testing.T) {
 		// With nothing in flight there is nothing to wait for; whatever Close
 		// then returns for a done ctx, it must not be decided by a coin toss.
 		cause := errors.New("done already")

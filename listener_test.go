@@ -49,7 +49,7 @@ func TestListener(t *testing.T) {
 	ctx := context.Background()
 	nop := func(context.Context, any) error { return nil }
 
-	t.Run("SPEC 3 event strings are parsed exactly", func(t *testing.T) {
+	t.Run("Listeners event strings are parsed exactly", func(t *testing.T) {
 		cases := []struct {
 			event  string
 			ok     bool
@@ -121,12 +121,12 @@ func TestListener(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 3 nil listener panics", func(t *testing.T) {
+	t.Run("Listeners nil listener panics", func(t *testing.T) {
 		msg := lsPanicMessage(func() { New().AddListener("beforeA", nil) })
 		assert.True(t, strings.HasPrefix(msg, "actions: "), "panic %q", msg)
 	})
 
-	t.Run("SPEC 3 listening before registration", func(t *testing.T) {
+	t.Run("Listeners listening before registration", func(t *testing.T) {
 		var rec recorder
 		r := New()
 		r.AddListener("beforeA", rec.listen("before", nil))
@@ -141,7 +141,7 @@ func TestListener(t *testing.T) {
 		assert.Equal(t, "before body after", rec.trace())
 	})
 
-	t.Run("SPEC 3 typed helpers listen too", func(t *testing.T) {
+	t.Run("Listeners typed helpers listen too", func(t *testing.T) {
 		type task struct{ sid string }
 		var rec recorder
 		r := New()
@@ -160,7 +160,7 @@ func TestListener(t *testing.T) {
 		assert.Equal(t, "typed before WT1 untyped before body WT1 typed after WT1", rec.trace())
 	})
 
-	t.Run("SPEC 3 handle removes exactly its registration", func(t *testing.T) {
+	t.Run("Listeners handle removes exactly its registration", func(t *testing.T) {
 		for _, ph := range lsPhases {
 			t.Run(ph.name, func(t *testing.T) {
 				var rec recorder
@@ -210,7 +210,7 @@ func TestListener(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 3 handle works before registration", func(t *testing.T) {
+	t.Run("Listeners handle works before registration", func(t *testing.T) {
 		var rec recorder
 		r := New()
 		remove := r.AddListener("beforeA", rec.listen("L", nil))
@@ -222,7 +222,7 @@ func TestListener(t *testing.T) {
 		assert.Equal(t, "body", rec.trace())
 	})
 
-	t.Run("SPEC 3 RemoveAllListeners", func(t *testing.T) {
+	t.Run("Listeners RemoveAllListeners", func(t *testing.T) {
 		var rec recorder
 		r := New()
 		mustRegister(t, r, "A", rec.body("A", nil))
@@ -253,7 +253,7 @@ func TestListener(t *testing.T) {
 		assert.Equal(t, "again A afterA", rec.trace())
 	})
 
-	t.Run("SPEC 3 registration order", func(t *testing.T) {
+	t.Run("Listeners registration order", func(t *testing.T) {
 		for _, ph := range lsPhases {
 			t.Run(ph.name, func(t *testing.T) {
 				var rec recorder
@@ -269,7 +269,7 @@ func TestListener(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 3 priority, higher first, stable ties, inspectable", func(t *testing.T) {
+	t.Run("Listeners priority, higher first, stable ties, inspectable", func(t *testing.T) {
 		type add struct {
 			name     string
 			priority *int // nil: no Priority option, the default
@@ -324,11 +324,11 @@ func TestListener(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 3 Listeners of an unknown event is empty", func(t *testing.T) {
+	t.Run("Listeners Listeners of an unknown event is empty", func(t *testing.T) {
 		assert.Empty(t, New().Listeners("beforeNothing"))
 	})
 
-	t.Run("SPEC 3 snapshot per phase", func(t *testing.T) {
+	t.Run("Listeners snapshot per phase", func(t *testing.T) {
 		cases := []struct {
 			name string
 			// setup adds the listeners of action A; the first invocation's
@@ -419,7 +419,7 @@ func TestListener(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 3 removal is never half-done", func(t *testing.T) {
+	t.Run("Listeners removal is never half-done", func(t *testing.T) {
 		// Each invocation's before-listener notes whether the removal of the
 		// after-listener had returned; if it had, the after phase starts
 		// later and must not run the removed listener.
@@ -463,7 +463,7 @@ func TestListener(t *testing.T) {
 		assert.Zero(t, violations.Load(), "a phase that started after the removal returned ran the listener")
 	})
 
-	t.Run("SPEC 3 sequential by default", func(t *testing.T) {
+	t.Run("Listeners sequential by default", func(t *testing.T) {
 		modes := []struct {
 			name string
 			reg  []Option
@@ -511,7 +511,7 @@ func TestListener(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 3 concurrent phases start every listener together", func(t *testing.T) {
+	t.Run("Listeners concurrent phases start every listener together", func(t *testing.T) {
 		for _, m := range lsConcurrency {
 			for _, ph := range lsPhases {
 				t.Run(m.name+"/"+ph.name, func(t *testing.T) {
@@ -553,7 +553,7 @@ func TestListener(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 3 concurrent phases wait for every listener", func(t *testing.T) {
+	t.Run("Listeners concurrent phases wait for every listener", func(t *testing.T) {
 		for _, m := range lsConcurrency {
 			for _, ph := range lsPhases {
 				t.Run(m.name+"/"+ph.name, func(t *testing.T) {
@@ -594,7 +594,7 @@ func TestListener(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 3 Once runs once", func(t *testing.T) {
+	t.Run("Listeners Once runs once", func(t *testing.T) {
 		for _, ph := range lsPhases {
 			t.Run(ph.name, func(t *testing.T) {
 				var rec recorder
@@ -613,7 +613,7 @@ func TestListener(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC 3 Once runs exactly once under concurrent invocations", func(t *testing.T) {
+	t.Run("Listeners Once runs exactly once under concurrent invocations", func(t *testing.T) {
 		modes := []struct {
 			name string
 			act  []ActionOption

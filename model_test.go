@@ -1,7 +1,7 @@
 package actions
 
 // This file holds a reference model of the registry for FuzzModel: a small
-// sequential interpreter of SPEC.md and the package documentation, written
+// sequential interpreter of the package documentation, written
 // with plain maps and slices and no concurrency, so that it can be checked by
 // reading. FuzzModel runs the same operations on a real Registry and on the
 // model and compares every outcome, call trace and inspectable state
@@ -366,7 +366,7 @@ type model struct {
 	ids     int  // invocations so far, which is the observer's last ID
 }
 
-// mEntry is everything registered under one name (SPEC 6: kept by name,
+// mEntry is everything registered under one name (Registry: kept by name,
 // across registrations).
 type mEntry struct {
 	act       *mAction
@@ -414,7 +414,7 @@ type mBlock struct {
 }
 
 // mFrame is one invocation in progress; the chain of parents is the nesting
-// (SPEC 7) that de-duplication against ancestors and InFlight look at.
+// (Lifecycle) that de-duplication against ancestors and InFlight look at.
 type mFrame struct {
 	id       int // as the observer sees it
 	parent   *mFrame
@@ -455,7 +455,7 @@ func removeFrom[T comparable](list *[]T, x T) bool {
 	return true
 }
 
-// byPriority returns a phase's listeners in the order they run (SPEC 3):
+// byPriority returns a phase's listeners in the order they run (Listeners):
 // higher priority first, ties in the order they were added.
 func byPriority(list []*mListener) []*mListener {
 	out := slices.Clone(list)
@@ -497,7 +497,7 @@ func (m *model) apply(i int, o op) string {
 
 func (m *model) register(act *mAction) string {
 	e := m.entry(act.name)
-	if e.act != nil { // SPEC 6: nothing is overwritten
+	if e.act != nil { // RegisterAction: nothing is overwritten
 		return "err:" + errDesc(act.name, "already-registered", StageNone, "", "nil")
 	}
 	e.act = act
@@ -563,7 +563,7 @@ func (m *model) undo(arg uint8) string {
 	return fmt.Sprint(m.handles[int(arg)%len(m.handles)]())
 }
 
-// The observer (SPEC 11) records "ob+id:action^parentID@depth(payload)"
+// The observer (Observability) records "ob+id:action^parentID@depth(payload)"
 // when an invocation begins, "if+id" when its in-flight window opens, and
 // "ob-id:outcome" (with " aborted" when a before-listener aborted it) when it
 // ends. Its InvocationBegin panics for payloads p%5 == 4 and InvocationEnd
@@ -598,10 +598,10 @@ func (m *model) invoke(parent *mFrame, name string, p int) (res, err string) {
 	return res, err
 }
 
-// run is the lifecycle of SPEC 2.
+// run is the lifecycle, steps 0 to 10 of the package docs' Lifecycle.
 func (m *model) run(fr *mFrame, p int) (res, err string) {
 	name, parent := fr.name, fr.parent
-	// 0. A done ctx, then the depth limit (SPEC 7: depth N+1 fails).
+	// 0. A done ctx, then the depth limit (WithMaxDepth: depth N+1 fails).
 	if m.ctxDone {
 		return "", errDesc(name, "ctx", StageNone, "", "err(stop)")
 	}
@@ -633,7 +633,7 @@ func (m *model) run(fr *mFrame, p int) (res, err string) {
 	}
 	// 4. De-duplication, on the caller's payload. Invocations run one at a
 	// time here, so the only ones in flight are the ancestors: a key equal
-	// to an ancestor's is pending in either mode (SPEC 9).
+	// to an ancestor's is pending in either mode (Deduplicate).
 	if act.mod > 0 {
 		m.rec("key%d(%d)", act.id, p)
 		key := p % act.mod
@@ -656,7 +656,7 @@ func (m *model) run(fr *mFrame, p int) (res, err string) {
 		m.rec("u%d(%d)", act.id, p)
 		return "", errDesc(name, "failed", StageUpdate, "", fmt.Sprintf("panic(u%d)", act.id))
 	}
-	fr.inflight = true // SPEC 9: in flight from the start of the before phase
+	fr.inflight = true // InFlight: in flight from the start of the before phase
 	if m.observe {
 		m.rec("if+%d", fr.id)
 	}
@@ -673,9 +673,9 @@ func (m *model) run(fr *mFrame, p int) (res, err string) {
 			continue
 		}
 		switch err, reason := m.listen(fr, l, p); {
-		case matchesAbort(err): // SPEC 4.1, 4.2
+		case matchesAbort(err): // Aborting and errors: an abort
 			return "", errDesc(name, "aborted", StageBefore, l.name(), reason)
-		case err != "": // SPEC 4.4
+		case err != "": // Aborting and errors: a failure
 			return "", errDesc(name, "failed", StageBefore, l.name(), err)
 		}
 	}
@@ -694,7 +694,8 @@ func (m *model) run(fr *mFrame, p int) (res, err string) {
 		if !m.claim(e, 1, l) {
 			continue
 		}
-		// Too late to abort: an abort is a failure like any other (SPEC 4.5).
+		// Too late to abort: an abort is a failure like any other (see
+		// "Aborting and errors").
 		if err, _ := m.listen(fr, l, p); err != "" {
 			errs = append(errs, errDesc(name, "failed", StageAfter, l.name(), err))
 		}
@@ -765,7 +766,7 @@ func (m *model) listen(fr *mFrame, l *mListener, p int) (err, reason string) {
 		m.replace(actionOf(l.arg), &mRepl{tag: k, beh: rOnce})
 		m.rec("%s:replace=%s", tag, k)
 	case lClose:
-		// SPEC 10: Close from inside an invocation waits for it, so it gives
+		// Close from inside an invocation waits for it, so it gives
 		// up with its ctx's cause; invocations started afterwards fail.
 		m.closed = true
 		m.rec("%s:close=err(closing)", tag)
@@ -781,8 +782,8 @@ func matchesAbort(desc string) bool {
 	return strings.Contains(desc, " aborted ") || strings.Contains(desc, "aerr(") || strings.Contains(desc, "abort(")
 }
 
-// layer runs layer i of the replacement stack, the body when i < 0 (SPEC 5:
-// original is the layer below).
+// layer runs layer i of the replacement stack, the body when i < 0
+// ("Replacing actions": original is the layer below).
 func (m *model) layer(fr *mFrame, stack []*mRepl, i int, act *mAction, p int) (res, err string) {
 	if i < 0 {
 		return m.body(fr, act, p)
@@ -884,8 +885,9 @@ func (m *model) registered(name string) bool {
 
 // modelScenario is a sequence of operations with, where want is set, the
 // last operation's outcome and trace as the model must give them: these pin
-// the model to SPEC.md, so that the model and the registry cannot agree on a
-// wrong answer there. Every scenario is also a seed of FuzzModel.
+// the model to the package documentation, so that the model and the registry
+// cannot agree on a wrong answer there. Every scenario is also a seed of
+// FuzzModel.
 type modelScenario struct {
 	name    string
 	observe bool
@@ -915,7 +917,7 @@ func seedNamed(o *op) { o.named = true }
 
 var modelScenarios = []modelScenario{
 	{
-		name: "SPEC_4.3_sequential_abort_skips_rest",
+		name: "Aborting_and_errors_sequential_abort_skips_rest",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			seedListen(0, false, lOK, 0),
@@ -928,7 +930,7 @@ var modelScenarios = []modelScenario{
 		want: `err:E(A aborted before-phase "L2" err(L2)) | L1(1) L2(1)`,
 	},
 	{
-		name: "SPEC_4.2_abort_without_reason_and_own_abort_error",
+		name: "Aborting_and_errors_abort_without_reason_and_own_abort_error",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			seedListen(0, false, lAbortNil, 0),
@@ -940,7 +942,7 @@ var modelScenarios = []modelScenario{
 		want: `err:E(A aborted before-phase "L4" aerr(L4)) | L4(0)`,
 	},
 	{
-		name: "SPEC_4.4_failing_before_listener_is_not_an_abort",
+		name: "Aborting_and_errors_failing_before_listener_is_not_an_abort",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			seedListen(0, false, lPanic, 0).with(seedNamed),
@@ -950,7 +952,7 @@ var modelScenarios = []modelScenario{
 		want: `err:E(A failed before-phase "L1" panic(L1)) | L1(0)`,
 	},
 	{
-		name: "SPEC_3_priority_higher_first_ties_in_order",
+		name: "Listeners_priority_higher_first_ties_in_order",
 		ops: []op{
 			seedListen(0, false, lOK, 0),
 			seedListen(0, false, lOK, 0).with(func(o *op) { o.prio = 1 }),
@@ -964,7 +966,7 @@ var modelScenarios = []modelScenario{
 		want: `ok:b6(0) | L1(0) L3(0) L0(0) L2(0) b6(0)@1 L5(0) L4(0)`,
 	},
 	{
-		name: "SPEC_5_replacement_original_is_the_layer_below",
+		name: "Replacing_replacement_original_is_the_layer_below",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			{kind: opReplace, beh: rOnce},
@@ -976,7 +978,7 @@ var modelScenarios = []modelScenario{
 		want: `ok:r2[r1[b0(1)],r1[b0(3)]] | r2(0) r1(0) b0(1)@1 r1(2) b0(3)@1`,
 	},
 	{
-		name: "SPEC_4.7_after_errors_joined_and_result_stands",
+		name: "Aborting_and_errors_after_errors_joined_and_result_stands",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			seedListen(0, true, lError, 0).with(seedNamed),
@@ -989,7 +991,7 @@ var modelScenarios = []modelScenario{
 			`E(A failed after-phase "" panic(L2)); E(A failed after-phase "L3" abort(nil))]`,
 	},
 	{
-		name: "SPEC_7_cancel_between_before_listeners",
+		name: "Lifecycle_cancel_between_before_listeners",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			seedListen(0, false, lCancel, 0),
@@ -999,7 +1001,7 @@ var modelScenarios = []modelScenario{
 		want: `err:E(A ctx before-phase "" err(stop)) | L1(0)`,
 	},
 	{
-		name: "SPEC_7_cancel_in_last_listener_stops_before_body",
+		name: "Lifecycle_cancel_in_last_listener_stops_before_body",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			seedListen(0, false, lCancel, 0),
@@ -1008,7 +1010,7 @@ var modelScenarios = []modelScenario{
 		want: `err:E(A ctx body "" err(stop)) | L1(0)`,
 	},
 	{
-		name: "SPEC_2.0_done_ctx_runs_nothing",
+		name: "Lifecycle_step_0_done_ctx_runs_nothing",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			seedListen(0, false, lOK, 0),
@@ -1017,7 +1019,7 @@ var modelScenarios = []modelScenario{
 		want: `err:E(A ctx none "" err(stop)) | `,
 	},
 	{
-		name: "SPEC_7_result_stands_once_the_body_returned",
+		name: "Lifecycle_result_stands_once_the_body_returned",
 		ops: []op{
 			seedReg(0, bCancel, 0),
 			seedListen(0, true, lCall, 1),
@@ -1027,7 +1029,7 @@ var modelScenarios = []modelScenario{
 		want: `ok:b0(0) | b0(0)@1 L1(0) L1:call=err:E(B ctx none "" err(stop)) L2(0)`,
 	},
 	{
-		name: "SPEC_9_nested_invocation_with_an_ancestors_key_is_pending",
+		name: "Deduplication_nested_invocation_with_an_ancestors_key_is_pending",
 		ops: []op{
 			seedReg(0, bCall, 0).with(func(o *op) { o.dedup = 3 }),
 			seedCall(0, 0),
@@ -1037,7 +1039,7 @@ var modelScenarios = []modelScenario{
 			`b0:call=err:E(A failed body "" E(A pending none "" nil))`,
 	},
 	{
-		name: "SPEC_7_depth_limit",
+		name: "Concurrency_depth_limit",
 		ops: []op{
 			seedReg(0, bInvoke, 0),
 			seedCall(0, 0),
@@ -1048,7 +1050,7 @@ var modelScenarios = []modelScenario{
 			`b0:call=err:E(A failed body "" E(A failed body "" E(A depth-exceeded none "" -)))`,
 	},
 	{
-		name: "SPEC_3_once_listener_runs_once_when_reentered",
+		name: "Listeners_once_listener_runs_once_when_reentered",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			seedListen(0, false, lCall, 0),
@@ -1059,7 +1061,7 @@ var modelScenarios = []modelScenario{
 			`L1:call=ok:b0(2) b0(1)@2 L1:call=ok:b0(1) b0(0)@1`,
 	},
 	{
-		name: "SPEC_3_listener_removed_during_its_phase_still_runs_in_it",
+		name: "Listeners_listener_removed_during_its_phase_still_runs_in_it",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			seedListen(0, false, lUndo, 2),
@@ -1070,7 +1072,7 @@ var modelScenarios = []modelScenario{
 		want: `ok:b0(0) | L1(0) L1:undo=false b0(0)@1`,
 	},
 	{
-		name: "SPEC_2_unregistering_does_not_disturb_a_running_invocation",
+		name: "Lifecycle_unregistering_does_not_disturb_a_running_invocation",
 		ops: []op{
 			seedReg(0, bUndo, 0),
 			seedListen(0, true, lOK, 0),
@@ -1079,7 +1081,7 @@ var modelScenarios = []modelScenario{
 		want: `ok:b0(0) | b0(0)@1 b0:undo=true L1(0)`,
 	},
 	{
-		name: "SPEC_6_unregister_keeps_listeners_and_replacements",
+		name: "Registry_unregister_keeps_listeners_and_replacements",
 		ops: []op{
 			seedListen(0, false, lOK, 0),
 			{kind: opReplace, beh: rOnce},
@@ -1093,7 +1095,7 @@ var modelScenarios = []modelScenario{
 		want: `err:E(A failed body "" err(b5)) | L0(0) r1(0) b5(1)@1`,
 	},
 	{
-		name: "SPEC_9_block_matches_the_callers_payload",
+		name: "Blocking_block_matches_the_callers_payload",
 		ops: []op{
 			seedReg(0, bValue, 0).with(func(o *op) { o.update = uAdd }),
 			{kind: opBlock, beh: kEq, arg: 1},
@@ -1105,7 +1107,7 @@ var modelScenarios = []modelScenario{
 		want: `ok:b0(11) | u0(1) b0(11)@1`,
 	},
 	{
-		name: "SPEC_2.5_payload_update_error_runs_nothing_else",
+		name: "Lifecycle_step_5_payload_update_error_runs_nothing_else",
 		ops: []op{
 			seedReg(0, bValue, 0).with(func(o *op) { o.update = uError }),
 			seedListen(0, false, lOK, 0),
@@ -1114,7 +1116,7 @@ var modelScenarios = []modelScenario{
 		want: `err:E(A failed payload-update "" err(u0)) | u0(3)`,
 	},
 	{
-		name: "SPEC_10_close_rejects_invocations_after_lookup",
+		name: "Concurrency_close_rejects_invocations_after_lookup",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			{kind: opClose},
@@ -1125,7 +1127,7 @@ var modelScenarios = []modelScenario{
 		want: `err:E(C not-found none "" nil) | `,
 	},
 	{
-		name: "SPEC_2.8_replacement_pushed_during_the_before_phase_applies_now",
+		name: "Lifecycle_step_8_replacement_pushed_during_the_before_phase_applies_now",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			seedListen(0, false, lReplace, 0),
@@ -1134,7 +1136,7 @@ var modelScenarios = []modelScenario{
 		want: `ok:n1[b0(1)] | L1(0) L1:replace=n1 n1(0) b0(1)@1`,
 	},
 	{
-		name: "SPEC_3_listener_added_during_a_phase_runs_from_the_next_phase",
+		name: "Listeners_listener_added_during_a_phase_runs_from_the_next_phase",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			seedListen(0, false, lListen, 0), // before A
@@ -1144,7 +1146,7 @@ var modelScenarios = []modelScenario{
 		want: `ok:b0(0) | L1(0) L1:listen=n1 L2(0) L2:listen=n2 b0(0)@1 n2(0)`,
 	},
 	{
-		name: "SPEC_3_remove_all_during_a_phase_keeps_its_snapshot",
+		name: "Listeners_remove_all_during_a_phase_keeps_its_snapshot",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			seedListen(0, false, lRemoveAll, 0),
@@ -1155,7 +1157,7 @@ var modelScenarios = []modelScenario{
 		want: `ok:b0(0) | b0(0)@1`,
 	},
 	{
-		name: "SPEC_9_block_added_by_a_stage_blocks_nested_invocations",
+		name: "Blocking_block_added_by_a_stage_blocks_nested_invocations",
 		ops: []op{
 			seedReg(0, bCall, 0),
 			seedListen(0, false, lBlock, 0),
@@ -1164,7 +1166,7 @@ var modelScenarios = []modelScenario{
 		want: `err:E(A failed body "" E(A blocked none "" nil)) | L1(0) L1:block b0(0)@1 b0:call=err:E(A blocked none "" nil)`,
 	},
 	{
-		name: "SPEC_6_action_registered_by_a_stage_is_invocable_at_once",
+		name: "Registry_action_registered_by_a_stage_is_invocable_at_once",
 		ops: []op{
 			seedListen(0, false, lRegister, 1),
 			seedReg(0, bInvoke, 1),
@@ -1174,7 +1176,7 @@ var modelScenarios = []modelScenario{
 		want: `ok:b1{n1(2)} | L0(1) L0:register=err:E(B already-registered none "" nil) b1(1)@1 n1(2)@1 b1:call=ok:n1(2)`,
 	},
 	{
-		name: "SPEC_10_close_from_inside_a_stage",
+		name: "Concurrency_close_from_inside_a_stage",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			seedListen(0, false, lClose, 0),
@@ -1187,7 +1189,7 @@ var modelScenarios = []modelScenario{
 		want: `err:E(A closed none "" nil) | `,
 	},
 	{
-		name:    "SPEC_11_observer_sees_every_invocation_and_its_panics_change_nothing",
+		name:    "Observability_observer_sees_every_invocation_and_its_panics_change_nothing",
 		observe: true,
 		ops: []op{
 			seedReg(0, bCall, 1),
@@ -1198,7 +1200,7 @@ var modelScenarios = []modelScenario{
 			`b0:call=err:E(B not-found none "" nil) ob-1:err:E(A failed body "" E(B not-found none "" nil))`,
 	},
 	{
-		name:    "SPEC_11_observer_aborted_means_a_before_listener_aborted_it",
+		name:    "Observability_observer_aborted_means_a_before_listener_aborted_it",
 		observe: true,
 		ops: []op{
 			seedReg(0, bCall, 1),
@@ -1211,7 +1213,7 @@ var modelScenarios = []modelScenario{
 			`b0:call=err:E(B aborted before-phase "" nil) ob-1:err:E(A failed body "" E(B aborted before-phase "" nil))`,
 	},
 	{
-		name: "SPEC_4.2_before_listener_returning_an_error_that_matches_ErrAborted_aborts_with_it_as_reason",
+		name: "Aborting_and_errors_before_listener_returning_an_error_that_matches_ErrAborted_aborts_with_it_as_reason",
 		ops: []op{
 			seedReg(0, bValue, 0),
 			seedReg(1, bAbort, 0),
@@ -1222,7 +1224,7 @@ var modelScenarios = []modelScenario{
 			`L2(0) b1(1)@1 L2:call=err:E(B failed body "" abort(err(b1)))`,
 	},
 	{
-		name: "SPEC_3_remove_all_listeners",
+		name: "Listeners_remove_all_listeners",
 		ops: []op{
 			seedReg(1, bValue, 0),
 			seedListen(1, false, lError, 0),
@@ -1236,8 +1238,9 @@ var modelScenarios = []modelScenario{
 	},
 }
 
-// TestModel checks the model against the expectations written from SPEC.md,
-// then the registry against the model, on every scenario.
+// TestModel checks the model against the expectations written from the
+// package documentation, then the registry against the model, on every
+// scenario.
 func TestModel(t *testing.T) {
 	for _, s := range modelScenarios {
 		t.Run(s.name, func(t *testing.T) {

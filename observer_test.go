@@ -126,7 +126,7 @@ func (s *errorSink) all() []error {
 }
 
 func TestObserver(t *testing.T) {
-	t.Run("SPEC_11_each_invocation_seen_once_including_rejections", func(t *testing.T) {
+	t.Run("Observability_each_invocation_seen_once_including_rejections", func(t *testing.T) {
 		errBoom := errors.New("boom")
 		cancelled, cancel := context.WithCancel(context.Background())
 		cancel()
@@ -234,7 +234,7 @@ func TestObserver(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_11_duration_and_start", func(t *testing.T) {
+	t.Run("Observability_duration_and_start", func(t *testing.T) {
 		// The bubble's clock only moves while everything sleeps, so the
 		// duration is exact.
 		synctest.Test(t, func(t *testing.T) {
@@ -264,7 +264,7 @@ func TestObserver(t *testing.T) {
 		})
 	})
 
-	t.Run("SPEC_11_parent_and_depth_of_nested_invocations", func(t *testing.T) {
+	t.Run("Observability_parent_and_depth_of_nested_invocations", func(t *testing.T) {
 		obs := &spyObserver{}
 		r := New(WithObserver(obs))
 		mustRegister(t, r, "Leaf", func(context.Context, any) (any, error) { return "leaf", nil })
@@ -319,7 +319,7 @@ func TestObserver(t *testing.T) {
 		assert.ErrorIs(t, byPayload["missing"].out.Err, ErrActionNotFound)
 	})
 
-	t.Run("SPEC_11_begin_ctx_reaches_every_stage", func(t *testing.T) {
+	t.Run("Observability_begin_ctx_reaches_every_stage", func(t *testing.T) {
 		type spanKey struct{}
 		type callerKey struct{}
 		for _, concurrent := range []bool{false, true} {
@@ -354,7 +354,7 @@ func TestObserver(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_11_observer_panic_goes_to_error_handler", func(t *testing.T) {
+	t.Run("Observability_observer_panic_goes_to_error_handler", func(t *testing.T) {
 		errBoom := errors.New("boom")
 		for _, where := range []string{"begin", "end", "inflight-begin", "inflight-end"} {
 			for _, sc := range []struct {
@@ -416,7 +416,7 @@ func TestObserver(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_11_observer_panic_on_rejection", func(t *testing.T) {
+	t.Run("Observability_observer_panic_on_rejection", func(t *testing.T) {
 		var sink errorSink
 		r := New(WithObserver(panickyObserver{"end"}), WithErrorHandler(sink.handle))
 		fut := r.InvokeAction(context.Background(), "Missing", nil)
@@ -426,7 +426,7 @@ func TestObserver(t *testing.T) {
 		assert.ErrorIs(t, sink.all()[0], ErrPanicked)
 	})
 
-	t.Run("SPEC_11_shared_invocations_are_seen", func(t *testing.T) {
+	t.Run("Observability_shared_invocations_are_seen", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			obs := &spyObserver{}
 			r := New(WithObserver(inFlightSpy{obs}))
@@ -476,7 +476,7 @@ func TestSlogObserver(t *testing.T) {
 		mustRegister(t, r, "Outer", func(ctx context.Context, _ any) (any, error) { return r.Call(ctx, "Ok", nil) })
 	}
 
-	t.Run("SPEC_11_records_per_outcome", func(t *testing.T) {
+	t.Run("Observability_records_per_outcome", func(t *testing.T) {
 		var buf bytes.Buffer
 		r := New(WithObserver(SlogObserver(newLogger(&buf, slog.LevelDebug))))
 		setup(r)
@@ -516,7 +516,7 @@ func TestSlogObserver(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_11_levels", func(t *testing.T) {
+	t.Run("Observability_levels", func(t *testing.T) {
 		var buf bytes.Buffer
 		r := New(WithObserver(SlogObserver(newLogger(&buf, slog.LevelInfo))))
 		setup(r)
@@ -528,7 +528,7 @@ func TestSlogObserver(t *testing.T) {
 		assert.Contains(t, buf.String(), `level=INFO msg="action aborted" action=Stop`)
 	})
 
-	t.Run("SPEC_11_shared", func(t *testing.T) {
+	t.Run("Observability_shared", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			var buf bytes.Buffer
 			r := New(WithObserver(SlogObserver(newLogger(&buf, slog.LevelDebug))))
@@ -550,7 +550,7 @@ func TestSlogObserver(t *testing.T) {
 		})
 	})
 
-	t.Run("SPEC_11_nil_logger_uses_default", func(t *testing.T) {
+	t.Run("Observability_nil_logger_uses_default", func(t *testing.T) {
 		var buf bytes.Buffer
 		old := slog.Default()
 		slog.SetDefault(newLogger(&buf, slog.LevelDebug))
@@ -602,7 +602,7 @@ func (p plainObserver) InvocationEnd(ctx context.Context, inv Invocation, out Ou
 
 func TestObserverSeveral(t *testing.T) {
 	for _, way := range invokeWays {
-		t.Run("SPEC_11_in_order_then_unwound/"+way.name, func(t *testing.T) {
+		t.Run("Observability_in_order_then_unwound/"+way.name, func(t *testing.T) {
 			var rec recorder
 			r := New(
 				WithObserver(tagObserver{tag: "a", rec: &rec}),
@@ -621,7 +621,7 @@ func TestObserverSeveral(t *testing.T) {
 		})
 	}
 
-	t.Run("SPEC_11_a_panicking_observer_does_not_stop_the_others", func(t *testing.T) {
+	t.Run("Observability_a_panicking_observer_does_not_stop_the_others", func(t *testing.T) {
 		var rec recorder
 		var handled []error
 		var mu sync.Mutex

@@ -40,7 +40,7 @@ const tracedFull = "update before replacement body after"
 
 func TestBlockAction(t *testing.T) {
 	for _, way := range invokeWays {
-		t.Run("SPEC_9.1_nil_match_blocks_every_invocation/"+way.name, func(t *testing.T) {
+		t.Run("Blocking_nil_match_blocks_every_invocation/"+way.name, func(t *testing.T) {
 			r := New()
 			var rec recorder
 			registerTraced(t, r, &rec, "Act")
@@ -62,7 +62,7 @@ func TestBlockAction(t *testing.T) {
 			assert.Equal(t, tracedFull, rec.trace())
 		})
 
-		t.Run("SPEC_9.1_match_blocks_only_matching/"+way.name, func(t *testing.T) {
+		t.Run("Blocking_match_blocks_only_matching/"+way.name, func(t *testing.T) {
 			r := New()
 			var rec recorder
 			registerTraced(t, r, &rec, "Act")
@@ -76,7 +76,7 @@ func TestBlockAction(t *testing.T) {
 		})
 	}
 
-	t.Run("SPEC_9.1_unblock_removes_exactly_that_block", func(t *testing.T) {
+	t.Run("Blocking_unblock_removes_exactly_that_block", func(t *testing.T) {
 		r := New()
 		mustRegister(t, r, "Act", func(_ context.Context, p any) (any, error) { return p, nil })
 		unblockA := r.BlockAction("Act", func(p any) bool { return p == "a" })
@@ -107,7 +107,7 @@ func TestBlockAction(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_9.1_match_sees_callers_payload", func(t *testing.T) {
+	t.Run("Blocking_match_sees_callers_payload", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		registerTraced(t, r, &rec, "Act")
@@ -124,7 +124,7 @@ func TestBlockAction(t *testing.T) {
 		assert.Equal(t, "raw other", seen.trace())
 	})
 
-	t.Run("SPEC_9.1_block_before_register", func(t *testing.T) {
+	t.Run("Blocking_block_before_register", func(t *testing.T) {
 		r := New()
 		r.BlockAction("Late", nil)
 		mustRegister(t, r, "Late", func(context.Context, any) (any, error) { return "ran", nil })
@@ -137,7 +137,7 @@ func TestDeduplicate(t *testing.T) {
 	keyOf := func(p any) string { return fmt.Sprint(p) }
 
 	for _, way := range invokeWays {
-		t.Run("SPEC_9.2_reject_pending/"+way.name, func(t *testing.T) {
+		t.Run("Deduplication_reject_pending/"+way.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				r := New()
 				var rec recorder
@@ -177,7 +177,7 @@ func TestDeduplicate(t *testing.T) {
 		})
 	}
 
-	t.Run("SPEC_9.2_key_sees_callers_payload", func(t *testing.T) {
+	t.Run("Deduplication_key_sees_callers_payload", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		var keys recorder
@@ -190,7 +190,7 @@ func TestDeduplicate(t *testing.T) {
 		assert.Equal(t, "raw", keys.trace())
 	})
 
-	t.Run("SPEC_9.2_reject_pending_frees_key_after_failure", func(t *testing.T) {
+	t.Run("Deduplication_reject_pending_frees_key_after_failure", func(t *testing.T) {
 		r := New()
 		errBoom := errors.New("boom")
 		var fail atomic.Bool
@@ -218,7 +218,7 @@ func TestDeduplicate(t *testing.T) {
 		{"result", "shared-result", nil, nil},
 		{"error", nil, errBoom, []error{ErrFailed, errBoom}},
 	} {
-		t.Run("SPEC_9.2_share_pending/"+tc.name, func(t *testing.T) {
+		t.Run("Deduplication_share_pending/"+tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				r := New()
 				var rec recorder
@@ -301,7 +301,7 @@ func TestDeduplicate(t *testing.T) {
 	}
 
 	for _, way := range invokeWays {
-		t.Run("SPEC_9.2_sharer_stops_waiting_when_its_ctx_is_done/"+way.name, func(t *testing.T) {
+		t.Run("Deduplication_sharer_stops_waiting_when_its_ctx_is_done/"+way.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				r := New()
 				release := make(chan struct{})
@@ -339,7 +339,7 @@ func TestDeduplicate(t *testing.T) {
 		mode DedupMode
 	}{{"RejectPending", RejectPending}, {"SharePending", SharePending}} {
 		for _, way := range invokeWays {
-			t.Run("SPEC_9.2_nested_same_key_is_pending/"+mode.name+"/"+way.name, func(t *testing.T) {
+			t.Run("Deduplication_nested_same_key_is_pending/"+mode.name+"/"+way.name, func(t *testing.T) {
 				// In share mode the nested invocation would wait for its own
 				// ancestor; inside a bubble that hang fails the test.
 				synctest.Test(t, func(t *testing.T) {
@@ -375,7 +375,7 @@ func TestDeduplicate(t *testing.T) {
 }
 
 func TestInFlight(t *testing.T) {
-	t.Run("SPEC_9.3_counts_from_before_phase_to_completion", func(t *testing.T) {
+	t.Run("In_flight_counts_from_before_phase_to_completion", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			r := New()
 			var rec recorder
@@ -419,7 +419,7 @@ func TestInFlight(t *testing.T) {
 		})
 	})
 
-	t.Run("SPEC_9.3_count_drops_when_each_future_completes", func(t *testing.T) {
+	t.Run("In_flight_count_drops_when_each_future_completes", func(t *testing.T) {
 		errBoom := errors.New("boom")
 		for _, tc := range []struct {
 			name string
@@ -446,7 +446,7 @@ func TestInFlight(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_9.3_window_ends_before_future_completes", func(t *testing.T) {
+	t.Run("In_flight_window_ends_before_future_completes", func(t *testing.T) {
 		// An observer that blocks in InFlightEnd or InvocationEnd holds the
 		// future back: the end of the window is visible before completion.
 		for _, method := range []string{"inflight-end", "observer-end"} {
@@ -472,7 +472,7 @@ func TestInFlight(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_9.3_in_flight_observer", func(t *testing.T) {
+	t.Run("In_flight_in_flight_observer", func(t *testing.T) {
 		for _, way := range invokeWays {
 			t.Run(way.name, func(t *testing.T) {
 				obs := &spyObserver{}

@@ -76,7 +76,7 @@ func (o *recursionObserver) InvocationEnd(_ context.Context, inv Invocation, out
 	}
 }
 
-// TestRecursion covers SPEC 7's depth limit: an action that re-invokes
+// TestRecursion covers the depth limit (WithMaxDepth): an action that re-invokes
 // itself through its own listeners, with the ctx the listener received,
 // stops at the limit with ErrDepthExceeded, runs its listener exactly limit
 // times (depths 1..limit; depth limit+1 is refused before any stage), holds
@@ -102,7 +102,7 @@ func TestRecursion(t *testing.T) {
 	for _, lim := range limits {
 		for _, via := range []string{"before", "after"} {
 			for _, mode := range []invokeMode{syncCall, asyncWait, asyncNoWait} {
-				name := fmt.Sprintf("SPEC_7_limit=%s/via=%s/mode=%s", lim.name, via, mode)
+				name := fmt.Sprintf("Concurrency_limit=%s/via=%s/mode=%s", lim.name, via, mode)
 				t.Run(name, func(t *testing.T) {
 					synctest.Test(t, func(t *testing.T) {
 						var (
@@ -221,7 +221,7 @@ func TestRecursion(t *testing.T) {
 	}
 }
 
-// TestRecursionNotNested covers the other side of SPEC 7: the limit counts
+// TestRecursionNotNested covers the other side of the depth limit: it counts
 // nesting, not invocations. A listener that invokes its own action with a
 // fresh context starts a top-level invocation, so a chain longer than the
 // limit is allowed (it is the caller's to bound).

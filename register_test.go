@@ -13,7 +13,7 @@ func TestRegisterAction(t *testing.T) {
 	ctx := context.Background()
 	okBody := func(context.Context, any) (any, error) { return "ok", nil }
 
-	t.Run("SPEC_6.1_programmer_errors_panic_at_registration", func(t *testing.T) {
+	t.Run("Registry_programmer_errors_panic_at_registration", func(t *testing.T) {
 		for _, tc := range []struct {
 			name string
 			call func(r *Registry)
@@ -49,7 +49,7 @@ func TestRegisterAction(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_6.2_duplicate_fails_and_overwrites_nothing", func(t *testing.T) {
+	t.Run("Registry_duplicate_fails_and_overwrites_nothing", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		mustRegister(t, r, "Dup", rec.body("first", 1))
@@ -72,7 +72,7 @@ func TestRegisterAction(t *testing.T) {
 		assert.Equal(t, "first first", rec.trace())
 	})
 
-	t.Run("SPEC_6.3_unregister_then_not_found", func(t *testing.T) {
+	t.Run("Registry_unregister_then_not_found", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		unregister := mustRegister(t, r, "Act", rec.body("body", "res"))
@@ -91,7 +91,7 @@ func TestRegisterAction(t *testing.T) {
 		assert.Empty(t, rec.trace(), "no listener runs for an unregistered action")
 	})
 
-	t.Run("SPEC_6.3_listeners_replacements_blocks_survive_unregistration", func(t *testing.T) {
+	t.Run("Registry_listeners_replacements_blocks_survive_unregistration", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		r.AddListener("beforeAct", rec.listen("before", nil))
@@ -116,7 +116,7 @@ func TestRegisterAction(t *testing.T) {
 		assert.Equal(t, "before replacement body1 after before replacement body2 after", rec.trace())
 	})
 
-	t.Run("SPEC_6.3_old_handle_does_not_remove_newer_registration", func(t *testing.T) {
+	t.Run("Registry_old_handle_does_not_remove_newer_registration", func(t *testing.T) {
 		r := New()
 		first := mustRegister(t, r, "Act", func(context.Context, any) (any, error) { return "first", nil })
 		require.True(t, first())
@@ -130,7 +130,7 @@ func TestRegisterAction(t *testing.T) {
 		assert.False(t, r.Registered("Act"))
 	})
 
-	t.Run("SPEC_6_invocation_keeps_the_body_it_found", func(t *testing.T) {
+	t.Run("Registry_invocation_keeps_the_body_it_found", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		unregister := mustRegister(t, r, "Act", rec.body("old-body", "old"))
@@ -150,7 +150,7 @@ func TestRegisterAction(t *testing.T) {
 		assert.Equal(t, "before old-body new-body", rec.trace())
 	})
 
-	t.Run("SPEC_6_payload_update_option", func(t *testing.T) {
+	t.Run("Registry_payload_update_option", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		mustRegister(t, r, "Act", func(_ context.Context, p any) (any, error) {

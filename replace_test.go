@@ -21,7 +21,7 @@ func TestReplaceAction(t *testing.T) {
 	ctx := context.Background()
 
 	for _, way := range invokeWays {
-		t.Run("SPEC_5.1_newest_first_original_is_layer_below/"+way.name, func(t *testing.T) {
+		t.Run("Replacing_newest_first_original_is_layer_below/"+way.name, func(t *testing.T) {
 			r := New()
 			var rec recorder
 			mustRegister(t, r, "Act", rec.body("body", "res"))
@@ -35,7 +35,7 @@ func TestReplaceAction(t *testing.T) {
 		})
 	}
 
-	t.Run("SPEC_5.2_original_is_not_the_base_body", func(t *testing.T) {
+	t.Run("Replacing_original_is_not_the_base_body", func(t *testing.T) {
 		// Flex passes the base body as original, so a plugin's replacement
 		// silently skips the ones below it; here it must reach r1.
 		r := New()
@@ -52,7 +52,7 @@ func TestReplaceAction(t *testing.T) {
 		assert.Equal(t, "r2 r1", rec.trace())
 	})
 
-	t.Run("SPEC_5.2_original_called_any_number_of_times", func(t *testing.T) {
+	t.Run("Replacing_original_called_any_number_of_times", func(t *testing.T) {
 		for _, tc := range []struct {
 			name      string
 			payloads  []int // what the replacement calls original with
@@ -90,7 +90,7 @@ func TestReplaceAction(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_5.2_original_passes_its_ctx", func(t *testing.T) {
+	t.Run("Replacing_original_passes_its_ctx", func(t *testing.T) {
 		type key struct{}
 		r := New()
 		mustRegister(t, r, "Act", func(ctx context.Context, _ any) (any, error) { return ctx.Value(key{}), nil })
@@ -103,7 +103,7 @@ func TestReplaceAction(t *testing.T) {
 	})
 
 	for _, way := range invokeWays {
-		t.Run("SPEC_5.2_original_runs_no_listeners_no_dedup/"+way.name, func(t *testing.T) {
+		t.Run("Replacing_original_runs_no_listeners_no_dedup/"+way.name, func(t *testing.T) {
 			r := New()
 			var rec recorder
 			mustRegister(t, r, "Act", rec.body("body", "res"),
@@ -131,7 +131,7 @@ func TestReplaceAction(t *testing.T) {
 		})
 	}
 
-	t.Run("SPEC_5.3_replace_before_register", func(t *testing.T) {
+	t.Run("Replacing_replace_before_register", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		r.ReplaceAction("Late", layer(&rec, "replacement"))
@@ -147,7 +147,7 @@ func TestReplaceAction(t *testing.T) {
 		assert.Equal(t, "replacement body", rec.trace())
 	})
 
-	t.Run("SPEC_5.4_remove_exactly_one_layer", func(t *testing.T) {
+	t.Run("Replacing_remove_exactly_one_layer", func(t *testing.T) {
 		for _, tc := range []struct {
 			remove    []int // indexes of the layers to remove, r1 = 0
 			wantTrace string
@@ -178,7 +178,7 @@ func TestReplaceAction(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_5.4_same_function_twice_is_two_layers", func(t *testing.T) {
+	t.Run("Replacing_same_function_twice_is_two_layers", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		mustRegister(t, r, "Act", rec.body("body", "res"))
@@ -192,7 +192,7 @@ func TestReplaceAction(t *testing.T) {
 	})
 
 	for _, way := range invokeWays {
-		t.Run("SPEC_5.5_result_is_outermost/"+way.name, func(t *testing.T) {
+		t.Run("Replacing_result_is_outermost/"+way.name, func(t *testing.T) {
 			r := New()
 			mustRegister(t, r, "Act", func(context.Context, any) (any, error) { return "body", nil })
 			for _, tag := range []string{"r1", "r2", "r3"} {
@@ -207,7 +207,7 @@ func TestReplaceAction(t *testing.T) {
 		})
 	}
 
-	t.Run("SPEC_5_stack_read_when_body_starts", func(t *testing.T) {
+	t.Run("Replacing_stack_read_when_body_starts", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		mustRegister(t, r, "Act", rec.body("body", "res"))

@@ -33,8 +33,9 @@ import (
 // returned before the second started (the counter is sequentially
 // consistent). That makes the checks exact, for example: a listener whose
 // removal returned (tick r) before an invocation started (tick s > r) must not
-// run in it (SPEC 3); one added before the invocation started and not removed
-// before it ended must run in it, exactly once, if the invocation succeeded.
+// run in it (the package docs' Listeners); one added before the invocation
+// started and not removed before it ended must run in it, exactly once, if
+// the invocation succeeded.
 //
 // One round runs in CI. ACTIONS_STRESS_DURATION=5m (any time.ParseDuration
 // value) repeats larger rounds until that much time has passed.
@@ -395,7 +396,7 @@ func (r *stressRound) invoke(ctx context.Context, p *stressPayload) {
 	p.e = r.tick()
 	r.mu.Lock()
 	if p.kind == "T.wrong_type" {
-		// SPEC 8: refused before any stage, never a panic.
+		// Action: refused before any stage, never a panic.
 		var pte *PayloadTypeError
 		if !errors.Is(p.err, ErrClosed) && !errors.As(p.err, &pte) {
 			r.fail("%d %s: got %v, want a payload type error", p.id, p.kind, p.err)
@@ -650,7 +651,7 @@ func (r *stressRound) check(t *testing.T) map[string]int {
 			r.fail("%s: observer saw error %v, caller %v", where, endErr, err)
 		}
 
-		// SPEC 10: Close waits for every accepted invocation and refuses the
+		// Close waits for every accepted invocation and refuses the
 		// ones that start after it began.
 		closed := errors.Is(err, ErrClosed)
 		notFound := errors.Is(err, ErrActionNotFound)
@@ -780,13 +781,13 @@ func (r *stressRound) check(t *testing.T) map[string]int {
 		}
 		seen[p.kind+"="+outcome]++
 
-		// SPEC 3 and 5: the tracked listeners and layers of p's action. Each
-		// phase reads its snapshot at some point between two ticks: lo,
-		// taken before the phase can have started, and hi, taken after it
-		// read its snapshot. For S1 and T, stages stamp ticks: the payload
-		// update (S1), the first before-listener (highest priority, so it
-		// runs first), the body (under every layer, so after the stack was
-		// read), the first after-listener. S2's concurrent phases have no first listener, so
+		// Listeners and "Replacing actions": the tracked listeners and layers of
+		// p's action. Each phase reads its snapshot at some point between two
+		// ticks: lo, taken before the phase can have started, and hi, taken after
+		// it read its snapshot. For S1 and T, stages stamp ticks: the payload
+		// update (S1), the first before-listener (highest priority, so it runs
+		// first), the body (under every layer, so after the stack was read), the
+		// first after-listener. S2's concurrent phases have no first listener, so
 		// the invocation's own bounds serve.
 		updateTick, beforeTick := p.updateTick.Load(), p.beforeTick.Load()
 		afterTick, bodyTick := p.afterTick.Load(), p.bodyTick.Load()
@@ -896,8 +897,8 @@ func stressMissing(seen map[string]int) []string {
 	return missing
 }
 
-// checkBlocks: SPEC 9, a block in place for the whole invocation blocks it;
-// a blocked invocation had a matching block in place at some point.
+// checkBlocks: BlockAction, a block in place for the whole invocation blocks
+// it; a blocked invocation had a matching block in place at some point.
 func (r *stressRound) checkBlocks(p *stressPayload, tracked []*stressTracked, where string) {
 	blocked := errors.Is(p.err, ErrBlocked)
 	explained := false
@@ -917,8 +918,8 @@ func (r *stressRound) checkBlocks(p *stressPayload, tracked []*stressTracked, wh
 	}
 }
 
-// checkRegistered: SPEC 2.1 and 6, U's outcome agrees with its
-// registrations.
+// checkRegistered: Lifecycle step 1 and RegisterAction, U's outcome agrees
+// with its registrations.
 func (r *stressRound) checkRegistered(p *stressPayload, where string) {
 	var maybe, surely bool
 	for _, iv := range r.intervals {
@@ -937,7 +938,7 @@ func (r *stressRound) checkRegistered(p *stressPayload, where string) {
 	}
 }
 
-// checkShared: SPEC 9, a sharing invocation runs no stage and gets the
+// checkShared: Deduplicate, a sharing invocation runs no stage and gets the
 // outcome of a leader with its key that was in flight at the same time.
 func (r *stressRound) checkShared(p *stressPayload, where string) {
 	if !p.shared.Load() {
@@ -970,7 +971,9 @@ func stressTickOr(tick, def uint64) uint64 {
 	return tick
 }
 
-// TestStress is the stress test of SPEC 3, 5, 7, 9, 10 and 11 under load.
+// TestStress is the stress test, under load, of the package docs' Lifecycle,
+// Listeners, "Replacing actions", "Blocking, de-duplication, in flight",
+// Concurrency and Observability.
 func TestStress(t *testing.T) {
 	duration := time.Duration(0)
 	if v := os.Getenv("ACTIONS_STRESS_DURATION"); v != "" {
@@ -988,7 +991,7 @@ func TestStress(t *testing.T) {
 	for {
 		rounds++
 		var failed bool
-		t.Run(fmt.Sprintf("SPEC_10_round=%d", rounds), func(t *testing.T) {
+		t.Run(fmt.Sprintf("Concurrency_round=%d", rounds), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				r := newStressRound(t, ops)
 				r.run()

@@ -22,7 +22,7 @@ type taskPayload struct {
 func TestTyped(t *testing.T) {
 	ctx := context.Background()
 
-	t.Run("SPEC_8_typed_register_untyped_use", func(t *testing.T) {
+	t.Run("Typed_typed_register_untyped_use", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		accept := Typed[*taskPayload, string](r, "AcceptTask")
@@ -68,7 +68,7 @@ func TestTyped(t *testing.T) {
 		assert.ErrorIs(t, err, ErrAlreadyRegistered, "a second handle sees the same action")
 	})
 
-	t.Run("SPEC_8_untyped_register_typed_use", func(t *testing.T) {
+	t.Run("Typed_untyped_register_typed_use", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		mustRegister(t, r, "Greet", func(_ context.Context, p any) (any, error) {
@@ -94,7 +94,7 @@ func TestTyped(t *testing.T) {
 		assert.Len(t, r.Listeners("beforeGreet"), 1, "typed listeners are the name's listeners")
 	})
 
-	t.Run("SPEC_8_wrong_payload_type_fails_never_panics", func(t *testing.T) {
+	t.Run("Typed_wrong_payload_type_fails_never_panics", func(t *testing.T) {
 		for _, tc := range []struct {
 			name     string
 			register func(r *Registry, rec *recorder)
@@ -159,7 +159,7 @@ func TestTyped(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_8_nil_payload_is_zero_of_nilable_type", func(t *testing.T) {
+	t.Run("Typed_nil_payload_is_zero_of_nilable_type", func(t *testing.T) {
 		r := New()
 		act := Typed[*taskPayload, string](r, "Act")
 		_, err := act.Register(func(_ context.Context, p *taskPayload) (string, error) {
@@ -171,7 +171,7 @@ func TestTyped(t *testing.T) {
 		assert.Equal(t, "true", res)
 	})
 
-	t.Run("SPEC_8_typed_hooks_on_untyped_action_never_panic", func(t *testing.T) {
+	t.Run("Typed_typed_hooks_on_untyped_action_never_panic", func(t *testing.T) {
 		for _, tc := range []struct {
 			name string
 			hook func(a Action[int, int])
@@ -194,7 +194,7 @@ func TestTyped(t *testing.T) {
 					require.NotPanics(t, func() { _, err = way.run(ctx, r, "Loose", "not an int") })
 					if tc.name == "After" {
 						// The result stands; the listener's failure goes to the
-						// error handler (SPEC 4.7).
+						// error handler (Aborting and errors).
 						assert.NoError(t, err)
 						require.Len(t, sink.all(), 1)
 						err = sink.all()[0]
@@ -207,7 +207,7 @@ func TestTyped(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_8_DeduplicateBy_on_untyped_action_wrong_payload", func(t *testing.T) {
+	t.Run("Typed_DeduplicateBy_on_untyped_action_wrong_payload", func(t *testing.T) {
 		// Like the other typed hooks (Before, Replace, UpdatePayloadOf), a
 		// typed key must report a payload of another type as such, not call
 		// the key with a zero P (a nil *taskPayload here).
@@ -232,7 +232,7 @@ func TestTyped(t *testing.T) {
 		}
 	})
 
-	t.Run("SPEC_8_typed_result_mismatch", func(t *testing.T) {
+	t.Run("Typed_typed_result_mismatch", func(t *testing.T) {
 		r := New()
 		mustRegister(t, r, "Answer", func(context.Context, any) (any, error) { return 42, nil })
 		wrong := Typed[string, string](r, "Answer")
@@ -279,7 +279,7 @@ func TestTyped(t *testing.T) {
 		assert.True(t, pe.Result)
 	})
 
-	t.Run("SPEC_8_typed_replace", func(t *testing.T) {
+	t.Run("Typed_typed_replace", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		act := Typed[*taskPayload, string](r, "AcceptTask")
@@ -303,7 +303,7 @@ func TestTyped(t *testing.T) {
 		assert.Equal(t, "accepted WT2", res)
 	})
 
-	t.Run("SPEC_8_typed_before_aborts_after_sees_payload", func(t *testing.T) {
+	t.Run("Typed_typed_before_aborts_after_sees_payload", func(t *testing.T) {
 		// Seed example: a listener asks the agent to confirm and aborts if not.
 		r := New()
 		var rec recorder
@@ -330,7 +330,7 @@ func TestTyped(t *testing.T) {
 		assert.Equal(t, "after:WT2", rec.trace())
 	})
 
-	t.Run("SPEC_8_typed_block", func(t *testing.T) {
+	t.Run("Typed_typed_block", func(t *testing.T) {
 		r := New()
 		act := Typed[*taskPayload, string](r, "AcceptTask")
 		_, err := act.Register(func(_ context.Context, p *taskPayload) (string, error) { return p.SID, nil })
@@ -360,7 +360,7 @@ func TestTyped(t *testing.T) {
 		assert.ErrorIs(t, err, ErrBlocked)
 	})
 
-	t.Run("SPEC_8_UpdatePayloadOf", func(t *testing.T) {
+	t.Run("Typed_UpdatePayloadOf", func(t *testing.T) {
 		r := New()
 		var rec recorder
 		act := Typed[*taskPayload, string](r, "AcceptTask")
@@ -397,7 +397,7 @@ func TestTyped(t *testing.T) {
 		assert.Equal(t, StageUpdate, e.Stage)
 	})
 
-	t.Run("SPEC_8_DeduplicateBy", func(t *testing.T) {
+	t.Run("Typed_DeduplicateBy", func(t *testing.T) {
 		for _, mode := range []DedupMode{RejectPending, SharePending} {
 			t.Run(fmt.Sprint("mode_", mode), func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
