@@ -55,10 +55,10 @@ func TestAcceptTask(t *testing.T) {
 		aborted bool
 		voice   bool // voice-detector logged the call
 	}{
-		{name: "SPEC_4.1_chat_confirmed", channel: Chat, answer: true, status: Assigned},
-		{name: "SPEC_4.1_voice_confirmed", channel: Voice, answer: true, status: Assigned, voice: true},
-		{name: "SPEC_4.2_chat_declined_aborts", channel: Chat, answer: false, status: Reserved, aborted: true},
-		{name: "SPEC_4.2_voice_declined_aborts_after_detection", channel: Voice, answer: false, status: Reserved, aborted: true, voice: true},
+		{name: "Aborting_and_errors_chat_confirmed", channel: Chat, answer: true, status: Assigned},
+		{name: "Aborting_and_errors_voice_confirmed", channel: Voice, answer: true, status: Assigned, voice: true},
+		{name: "Aborting_and_errors_chat_declined_aborts", channel: Chat, answer: false, status: Reserved, aborted: true},
+		{name: "Aborting_and_errors_voice_declined_aborts_after_detection", channel: Voice, answer: false, status: Reserved, aborted: true, voice: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,8 +94,9 @@ func TestAcceptTask(t *testing.T) {
 	}
 }
 
-// A prompt that fails is not an answer: AcceptTask fails, it is not aborted.
-func TestAcceptTask_SPEC_4_4_promptErrorFails(t *testing.T) {
+// A prompt that fails is not an answer: AcceptTask fails, it is not aborted
+// (the actions package docs, "Aborting and errors").
+func TestAcceptTask_promptErrorFails(t *testing.T) {
 	a, _ := testApp(t, &CRM{}) // no scripted answers: the prompt fails
 	task := a.world.Offer("WT001", Chat, "Ada", "hello")
 
@@ -115,8 +116,8 @@ func TestWrapupTask(t *testing.T) {
 		channel Channel
 		goodbye bool
 	}{
-		{name: "SPEC_7_chat_sends_closing_message_before_original", channel: Chat, goodbye: true},
-		{name: "SPEC_5_voice_goes_straight_to_original", channel: Voice},
+		{name: "Lifecycle_chat_sends_closing_message_before_original", channel: Chat, goodbye: true},
+		{name: "Replacing_voice_goes_straight_to_original", channel: Voice},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,14 +164,14 @@ func TestCompleteTask_MyAction(t *testing.T) {
 		return a, trace, err
 	}
 
-	t.Run("SPEC_7_request_reaches_server", func(t *testing.T) {
+	t.Run("Lifecycle_request_reaches_server", func(t *testing.T) {
 		crm := &CRM{}
 		_, trace, err := complete(t, crm)
 		require.NoError(t, err)
 		assert.Equal(t, []Interaction{{Task: "WT001", Channel: Chat, Customer: "Ada"}}, crm.Received())
 		assert.Contains(t, trace.String(), "[crm-sync] the CRM logged WT001 as INT-1")
 	})
-	t.Run("SPEC_4.7_server_error_goes_to_error_handler", func(t *testing.T) {
+	t.Run("Aborting_and_errors_server_error_goes_to_error_handler", func(t *testing.T) {
 		down := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 		})
@@ -182,8 +183,9 @@ func TestCompleteTask_MyAction(t *testing.T) {
 }
 
 // Typed handles and Flex-style names reach the same action; a payload of the
-// wrong type through the untyped API is an error, not a panic.
-func TestInterop_SPEC_8(t *testing.T) {
+// wrong type through the untyped API is an error, not a panic (see
+// actions.Typed and actions.Action).
+func TestInterop(t *testing.T) {
 	ctx := context.Background()
 	a, trace := testApp(t, &CRM{}, true)
 	task := a.world.Offer("WT001", Chat, "Ada", "hello")

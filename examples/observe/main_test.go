@@ -20,7 +20,9 @@ func TestRun(t *testing.T) {
 	assert.Equal(t, wantOutput, buf.String())
 }
 
-func TestOutcome_SPEC_11(t *testing.T) {
+// outcome sorts an Outcome into the observer's metrics (the actions package
+// docs, Observability).
+func TestOutcome(t *testing.T) {
 	tests := []struct {
 		name string
 		out  actions.Outcome
@@ -67,8 +69,9 @@ func (r recordingObserver) InFlightEnd(context.Context, actions.Invocation) {
 }
 
 // Several observers: each is fed the context of the one before, and they
-// unwind in reverse; the stages see the last observer's context.
-func TestObservers_SPEC_11_order(t *testing.T) {
+// unwind in reverse; the stages see the last observer's context (the
+// actions package docs, Observability).
+func TestObservers_order(t *testing.T) {
 	var calls []string // Call runs in this goroutine: no lock needed
 	reg := actions.New(
 		actions.WithObserver(recordingObserver{"a", &calls}),
@@ -103,7 +106,9 @@ func TestObservers_SPEC_11_order(t *testing.T) {
 	assert.Less(t, slices.Index(calls, "body sees ab"), slices.Index(calls, "b end with ab"), "end after the body")
 }
 
-func TestMetrics_SPEC_9_inFlight(t *testing.T) {
+// The metrics count invocations in flight as actions.InFlightObserver sees
+// them (the actions package docs, "Blocking, de-duplication, in flight").
+func TestMetrics_inFlight(t *testing.T) {
 	m := newMetrics()
 	reg := actions.New(actions.WithObserver(m))
 	ctx := context.Background()

@@ -25,7 +25,9 @@ func TestRun(t *testing.T) {
 	})
 }
 
-func TestLoadProfile_SPEC_9_sharing(t *testing.T) {
+// Invocations with the same key share one fetch (actions.DeduplicateBy; the
+// actions package docs, "Blocking, de-duplication, in flight").
+func TestLoadProfile_sharing(t *testing.T) {
 	tests := []struct {
 		name    string
 		ids     []string
@@ -59,7 +61,7 @@ func TestLoadProfile_SPEC_9_sharing(t *testing.T) {
 }
 
 // Sharers get the leader's error too, and the key is free again afterwards.
-func TestLoadProfile_SPEC_9_sharedError(t *testing.T) {
+func TestLoadProfile_sharedError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		b := &backend{latency: time.Second, names: map[string]string{}}
@@ -77,7 +79,9 @@ func TestLoadProfile_SPEC_9_sharedError(t *testing.T) {
 	})
 }
 
-func TestLoadProfile_SPEC_9_block(t *testing.T) {
+// A block fails the invocations it matches, and no others, until removed
+// (actions.Action.Block).
+func TestLoadProfile_block(t *testing.T) {
 	ctx := context.Background()
 	b := &backend{names: map[string]string{"ada": "Ada Lovelace", "mallory": "Mallory Malicious"}}
 	loadProfile, err := registerLoadProfile(actions.New(), b)
