@@ -36,42 +36,6 @@ func Concurrent(on bool) ActionOption {
 	return func(a *action) { a.concurrent = on }
 }
 
-// DedupMode says what an invocation does when another with the same key is
-// in flight (see [Deduplicate]).
-type DedupMode uint8
-
-const (
-	// RejectPending fails the invocation with [ErrPending], as Flex does
-	// ("Action is pending").
-	RejectPending DedupMode = iota
-	// SharePending makes the invocation wait for the one in flight and
-	// complete with its result and error, as [golang.org/x/sync/singleflight]
-	// does. A sharing invocation runs no stage of its own and is not counted
-	// by [Registry.InFlight]. If its own ctx is done before the outcome is
-	// there, it stops waiting and fails with [context.Cause] of ctx; the
-	// invocation it shared goes on.
-	SharePending
-)
-
-// Deduplicate makes the action de-duplicate its invocations by key: key
-// receives the payload as the caller passed it (before any payload update)
-// and, while an invocation with key K is in flight, another with key K is
-// rejected or shares its outcome, as mode says. A nested invocation whose key
-// equals one of its ancestors' fails with ErrPending in either mode, since it
-// would otherwise wait for itself. A panic in key fails the invocation. A nil
-// key panics.
-func Deduplicate(key func(payload any) string, mode DedupMode) ActionOption {
-	if key == nil {
-		setupPanic("Deduplicate: nil key function")
-	}
-	return dedupeBy(func(payload any) (string, error) { return key(payload), nil }, mode)
-}
-
-// dedupeBy is Deduplicate with a key function that may reject the payload.
-func dedupeBy(key func(payload any) (string, error), mode DedupMode) ActionOption {
-	return func(a *action) { a.key, a.share = key, mode == SharePending }
-}
-
 // RegisterAction registers body under name, configured by opts. It returns a
 // function that unregisters exactly this registration, reporting whether it
 // did (false when it was already unregistered).

@@ -29,3 +29,30 @@ func (r *Registry) BlockAction(name string, match func(payload any) bool) (unblo
 		})
 	}
 }
+
+// checkBlocks is step 3: a block whose match accepts the payload (as the
+// caller passed it) fails the invocation.
+func (f *frame) checkBlocks(blocks []*block, payload any) error {
+	for _, b := range blocks {
+		blocked, err := f.match(b, payload)
+		if err != nil {
+			return fail(f.name, StageBlock, "", err)
+		}
+		if blocked {
+			return &Error{Action: f.name, Kind: ErrBlocked}
+		}
+	}
+	return nil
+}
+
+// match runs a block's match function, guarded.
+func (f *frame) match(b *block, payload any) (ok bool, err error) {
+	if b.match == nil {
+		return true, nil
+	}
+	g := guard{f: f, stage: StageBlock}
+	defer g.recover(&err)
+	ok = b.match(payload)
+	g.returned = true
+	return ok, nil
+}

@@ -2,68 +2,92 @@ package actions
 
 import "sync/atomic"
 
-// counter is an atomic count that spreads over cells once two goroutines
-// have collided on it, so that invocations of one action on several cores
-// stop writing one cache line: on 2 cores that line's traffic made parallel
-// invocations slower than serial ones. An uncontended counter costs what an
-// atomic.Int64 does and no memory more.
+// counter counts things in progress (invocations running, in flight) as two
+// monotonic counts, of starts and of ends, and spreads over cells once two
+// goroutines have collided on it, so that invocations of one action on
+// several cores stop writing one cache line: on 2 cores that line's traffic
+// made parallel invocations slower than serial ones. An uncontended counter
+// costs what an atomic.Int64 does.
 //
-// An add returns the slot it counted in, and the matching add of the
-// opposite sign must go to the same slot, so that no slot ever counts below
-// the number of its invocations in progress: a sum read slot after slot then
-// never misses an invocation that was counted before the read began and is
-// still going.
+// Because both counts only grow, a sum read cell after cell has a direction
+// that can be chosen: starts read before ends never count more than were in
+// progress at one moment of the read (lower), ends read before starts never
+// count fewer (upper). With one count per cell going up and down, a start
+// in one cell and an end in another could both be seen, or neither.
 type counter struct {
-	base  atomic.Int64
+	base  counterCell
 	cells atomic.Pointer[[counterCells]counterCell]
 }
 
 const counterCells = 16
 
 type counterCell struct {
-	n atomic.Int64
-	_ [64 - 8]byte // a cache line each
+	starts, ends atomic.Int64
+	_            [64 - 16]byte // a cache line each
 }
 
-// slotBase is the slot of counter.base.
-const slotBase = -1
-
-// inc adds one and returns the slot to pass to dec. hint picks the cell once
-// the counter has spread: the address of something on the calling
-// goroutine's stack, so that a goroutine keeps to one cell (and one core to
-// one cache line) while different goroutines' stacks hash apart. A random
-// cell would move every line between the cores.
-func (c *counter) inc(hint uintptr) int8 {
-	if cells := c.cells.Load(); cells != nil {
-		// Goroutine stacks are at least 2 KiB apart: mix the bits above that.
-		i := uint64(hint>>11) * 0x9E3779B97F4A7C15 >> 60 // 4 bits: counterCells == 16
-		cells[i].n.Add(1)
-		return int8(i)
+// cell returns the cell of hint once the counter has spread, else nil. hint
+// is the address of something on the calling goroutine's stack, so that a
+// goroutine keeps to one cell (and one core to one cache line) while
+// different goroutines' stacks hash apart. A random cell would move every
+// line between the cores.
+func (c *counter) cell(hint uintptr) *counterCell {
+	cells := c.cells.Load()
+	if cells == nil {
+		return nil
 	}
-	v := c.base.Load()
-	if c.base.CompareAndSwap(v, v+1) {
-		return slotBase
+	// Goroutine stacks are at least 2 KiB apart: mix the bits above that.
+	return &cells[uint64(hint>>11)*0x9E3779B97F4A7C15>>60] // 4 bits: counterCells == 16
+}
+
+// inc counts a start.
+func (c *counter) inc(hint uintptr) {
+	if cell := c.cell(hint); cell != nil {
+		cell.starts.Add(1)
+		return
+	}
+	v := c.base.starts.Load()
+	if c.base.starts.CompareAndSwap(v, v+1) {
+		return
 	}
 	// Another goroutine wrote the count between our load and CAS: spread.
 	c.cells.CompareAndSwap(nil, new([counterCells]counterCell))
-	return c.inc(hint)
+	c.inc(hint)
 }
 
-// dec subtracts the one that inc counted in slot.
-func (c *counter) dec(slot int8) {
-	if slot == slotBase {
-		c.base.Add(-1)
+// dec counts an end.
+func (c *counter) dec(hint uintptr) {
+	if cell := c.cell(hint); cell != nil {
+		cell.ends.Add(1)
 		return
 	}
-	c.cells.Load()[slot].n.Add(-1)
+	c.base.ends.Add(1)
 }
 
-func (c *counter) sum() int64 {
-	n := c.base.Load()
+// starts and ends sum the cells' counts.
+func (c *counter) starts() int64 { return c.sum(func(x *counterCell) int64 { return x.starts.Load() }) }
+func (c *counter) ends() int64   { return c.sum(func(x *counterCell) int64 { return x.ends.Load() }) }
+
+func (c *counter) sum(of func(*counterCell) int64) int64 {
+	n := of(&c.base)
 	if cells := c.cells.Load(); cells != nil {
 		for i := range cells {
-			n += cells[i].n.Load()
+			n += of(&cells[i])
 		}
 	}
 	return n
+}
+
+// lower returns how many of cs's things are in progress, never more than
+// were at one moment during the call (and never fewer than were during all of
+// it).
+func lower(cs ...*counter) int64 {
+	var starts, ends int64
+	for _, c := range cs {
+		starts += c.starts()
+	}
+	for _, c := range cs {
+		ends += c.ends()
+	}
+	return max(starts-ends, 0)
 }

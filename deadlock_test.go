@@ -43,9 +43,14 @@ const (
 )
 
 // dlNestedStages are the stages whose ctx makes an invocation nested in the
-// outer one. The observer's ctx is the caller's (it is called outside the
-// invocation's frame) and the error handler has none.
+// outer one while its de-duplication key is held. The error handler has no
+// ctx.
 var dlNestedStages = map[string]bool{dsUpdate: true, dsBefore: true, dsBody: true, dsReplacement: true, dsAfter: true}
+
+// dlDepthStages are the stages whose ctx counts for the depth limit: the
+// nested ones, and the observer's, whose ctx is the invocation's too (see
+// Observer), before the key is claimed and after it is freed.
+var dlDepthStages = map[string]bool{dsUpdate: true, dsBefore: true, dsBody: true, dsReplacement: true, dsAfter: true, dsObserverBegin: true, dsObserverEnd: true}
 
 type dlRig struct {
 	stage, op string
@@ -251,7 +256,7 @@ var dlOps = map[string]func(t *testing.T, g *dlRig, ctx context.Context){
 		// the outer one is one too many (WithMaxDepth), one made without its
 		// ctx is not nested at all.
 		res, err := g.reg.Call(ctx, "A", "other")
-		if dlNestedStages[g.stage] {
+		if dlDepthStages[g.stage] {
 			assert.ErrorIs(t, err, ErrDepthExceeded)
 			return
 		}

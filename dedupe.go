@@ -1,39 +1,71 @@
 package actions
 
-import "errors"
+import "context"
+
+// DedupMode says what an invocation does when another with the same key is
+// in flight (see [Deduplicate]).
+type DedupMode uint8
+
+const (
+	// RejectPending fails the invocation with [ErrPending], as Flex does
+	// ("Action is pending").
+	RejectPending DedupMode = iota
+	// SharePending makes the invocation wait for the one in flight and
+	// complete with its result and error, as [golang.org/x/sync/singleflight]
+	// does. A sharing invocation runs no stage of its own and is not counted
+	// by [Registry.InFlight]. If its own ctx is done before the outcome is
+	// there, it stops waiting and fails with [context.Cause] of ctx; the
+	// invocation it shared goes on.
+	SharePending
+)
+
+// Deduplicate makes the action de-duplicate its invocations by key: key
+// receives the payload as the caller passed it (before any payload update)
+// and, while an invocation with key K is in flight, another with key K is
+// rejected or shares its outcome, as mode says. A nested invocation whose key
+// equals one of its ancestors' fails with ErrPending in either mode, since it
+// would otherwise wait for itself. A panic in key fails the invocation. A nil
+// key panics.
+func Deduplicate(key func(payload any) string, mode DedupMode) ActionOption {
+	if key == nil {
+		setupPanic("Deduplicate: nil key function")
+	}
+	return dedupeBy(func(payload any) (string, error) { return key(payload), nil }, mode)
+}
+
+// dedupeBy is Deduplicate with a key function that may reject the payload.
+func dedupeBy(key func(payload any) (string, error), mode DedupMode) ActionOption {
+	return func(a *action) { a.key, a.share = key, mode == SharePending }
+}
 
 // flight is an invocation of a de-duplicating action, as others with the
 // same key see it while it is in flight.
 type flight struct {
 	done chan struct{}
+	key  string
 	// val and err are written once before done is closed, and read only after.
 	val any
 	err error
 }
 
-// dedupe applies the action's de-duplication (SPEC 2 step 4, SPEC 9). It
-// returns the flight to share, or nil when this invocation goes on, as the
-// leader of a new flight.
+// dedupe is step 4 (see "Blocking, de-duplication, in flight" in the package
+// documentation). It returns the flight to share, or nil when this
+// invocation goes on, as the leader of a new flight.
 func (f *frame) dedupe(act *action, payload any) (*flight, error) {
-	key, err := callKey(act.key, payload)
+	key, err := f.callKey(act.key, payload)
 	if err != nil {
-		var pt *PayloadTypeError
-		if errors.As(err, &pt) {
+		if _, ok := err.(*PayloadTypeError); ok {
 			return nil, &Error{Action: f.name, Kind: ErrPayloadType, Stage: StageKey, Err: err}
 		}
 		return nil, fail(f.name, StageKey, "", err)
-	}
-	// An ancestor with the same key would wait for its descendant: reject.
-	for p := f.parent; p != nil; p = p.parent {
-		if p.ent == f.ent && p.keyed && p.key == key {
-			return nil, &Error{Action: f.name, Kind: ErrPending}
-		}
 	}
 	e := f.ent
 	e.dmu.Lock()
 	defer e.dmu.Unlock()
 	if fl := e.pending[key]; fl != nil {
-		if act.share {
+		// An ancestor still in flight with the same key would wait for its
+		// descendant: reject, whatever the mode.
+		if act.share && !f.ledByAncestor(fl) {
 			return fl, nil
 		}
 		return nil, &Error{Action: f.name, Kind: ErrPending}
@@ -41,27 +73,53 @@ func (f *frame) dedupe(act *action, payload any) (*flight, error) {
 	if e.pending == nil {
 		e.pending = make(map[string]*flight)
 	}
-	f.lead = &flight{done: make(chan struct{})}
-	f.key, f.keyed = key, true
+	f.lead = &flight{done: make(chan struct{}), key: key}
 	e.pending[key] = f.lead
 	return nil, nil
+}
+
+// ledByAncestor reports whether fl is led by one of the invocation's
+// ancestors. Only a flight in e.pending is asked about: an ancestor that has
+// completed leads none.
+func (f *frame) ledByAncestor(fl *flight) bool {
+	for p := f.parent; p != nil; p = p.parent {
+		if p.lead == fl {
+			return true
+		}
+	}
+	return false
+}
+
+// share waits for the flight fl of another invocation with the same key and
+// returns its outcome, or stops waiting when this invocation's ctx is done.
+// err, when not nil, is dedupe's.
+func (f *frame) share(fl *flight, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	f.shared = true
+	select {
+	case <-fl.done:
+		return fl.val, fl.err
+	case <-f.ctx.Done():
+		return nil, stopped(f.name, StageNone, context.Cause(f.ctx))
+	}
 }
 
 // finishFlight frees the key and hands the outcome to the sharers.
 func (f *frame) finishFlight(val any, err error) {
 	e := f.ent
 	e.dmu.Lock()
-	delete(e.pending, f.key)
+	delete(e.pending, f.lead.key)
 	e.dmu.Unlock()
 	f.lead.val, f.lead.err = val, err
 	close(f.lead.done)
 }
 
-func callKey(key func(any) (string, error), payload any) (k string, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = newPanicError(v)
-		}
-	}()
-	return key(payload)
+func (f *frame) callKey(key func(any) (string, error), payload any) (k string, err error) {
+	g := guard{f: f, stage: StageKey}
+	defer g.recover(&err)
+	k, err = key(payload)
+	g.returned = true
+	return k, err
 }

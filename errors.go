@@ -89,15 +89,43 @@ type Error struct {
 	// [*PanicError], or the context's cause. It may be nil (an abort without
 	// a reason).
 	Err error
+
+	aborts bool // Err matches ErrAborted, found when the error was made (see matches)
 }
 
 // Error returns a lowercase message prefixed "actions: " that names the
-// action, the stage and the listener where known, and the cause.
+// action, the stage and the listener where known, and the cause. A chain of
+// alike errors, one per nested invocation (runaway recursion), is told once
+// with its count.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("actions: ")
-	b.WriteString(e.Action)
-	b.WriteString(": ")
+	for {
+		b.WriteString(e.Action)
+		b.WriteString(": ")
+		e.writeHead(&b)
+		next, n := e.Err, 1
+		for ne, ok := next.(*Error); ok && ne.alike(e); ne, ok = next.(*Error) {
+			next, n = ne.Err, n+1
+		}
+		if n > 1 {
+			fmt.Fprintf(&b, " (%d nested invocations)", n)
+		}
+		if next == nil {
+			return b.String()
+		}
+		b.WriteString(": ")
+		if ne, ok := next.(*Error); ok { // a nested invocation's: no second prefix
+			e = ne
+			continue
+		}
+		b.WriteString(strings.TrimPrefix(errorString(next), "actions: "))
+		return b.String()
+	}
+}
+
+// writeHead writes what the error says of its own invocation.
+func (e *Error) writeHead(b *strings.Builder) {
 	switch {
 	case e.Kind != nil:
 		b.WriteString(strings.TrimPrefix(e.Kind.Error(), "actions: "))
@@ -109,14 +137,13 @@ func (e *Error) Error() string {
 		b.WriteString(e.Stage.String())
 	}
 	if e.Listener != "" {
-		fmt.Fprintf(&b, " by listener %q", e.Listener)
+		fmt.Fprintf(b, " by listener %q", e.Listener)
 	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		// A nested error of this package would repeat the prefix.
-		b.WriteString(strings.TrimPrefix(e.Err.Error(), "actions: "))
-	}
-	return b.String()
+}
+
+// alike reports whether e says what o says of its own invocation.
+func (e *Error) alike(o *Error) bool {
+	return e.Action == o.Action && e.Kind == o.Kind && e.Stage == o.Stage && e.Listener == o.Listener
 }
 
 // Unwrap returns the cause, so that [errors.Is] and [errors.As] reach an
@@ -132,25 +159,31 @@ type PanicError struct {
 	Value any
 	// Stack is the stack of the panicking goroutine at the point of recovery.
 	Stack []byte
+
+	err error // Value if it is an error, screened (see Unwrap)
 }
 
-// Error returns "actions: panic: <value>"; the stack is in Stack.
+// Error returns "actions: panic: <value>"; the stack is in Stack. A panic in
+// the value's own Error or String method is reported in the message.
 func (p *PanicError) Error() string { return fmt.Sprintf("actions: panic: %v", p.Value) }
 
 // Is reports whether target is ErrPanicked.
 func (p *PanicError) Is(target error) bool { return target == ErrPanicked }
 
 // Unwrap returns the panic value if it is an error, so that a panic with an
-// error value can be matched with [errors.Is].
-func (p *PanicError) Unwrap() error {
-	err, _ := p.Value.(error)
-	return err
-}
+// error value can be matched with [errors.Is]; if that error cannot be
+// inspected safely (its methods panic, or it unwraps in a cycle), an error of
+// the library's own that names its type.
+func (p *PanicError) Unwrap() error { return p.err }
 
 // newPanicError wraps a recovered value; call it from the deferred function
 // that recovered, so that the stack is the panicking goroutine's.
 func newPanicError(v any) *PanicError {
-	return &PanicError{Value: v, Stack: debug.Stack()}
+	p := &PanicError{Value: v, Stack: debug.Stack()}
+	if err, ok := v.(error); ok {
+		p.err = screen(err)
+	}
+	return p
 }
 
 // PayloadTypeError details an [ErrPayloadType] error.
@@ -212,24 +245,32 @@ func abortReason(err error) error {
 // ErrAborted, or a concurrent phase's joined errors led by one. An error that
 // merely wraps an abort (a body failing because another invocation was
 // aborted) is not.
-func isAbort(err error) bool {
+func isAbort(err error) bool { return kindOf(err) == ErrAborted }
+
+// kindOf returns the kind of an invocation's error, or of the first error of
+// a concurrent phase's joined errors, without walking into what it wraps.
+func kindOf(err error) error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		if errs := j.Unwrap(); len(errs) > 0 {
 			err = errs[0]
 		}
 	}
-	e, ok := err.(*Error)
-	return ok && e.Kind == ErrAborted
+	if e, ok := err.(*Error); ok {
+		return e.Kind
+	}
+	return nil
 }
 
 // fail builds the error of a stage that returned err (or panicked).
 func fail(action string, stage Stage, listener string, err error) *Error {
-	return &Error{Action: action, Kind: ErrFailed, Stage: stage, Listener: listener, Err: err}
+	return &Error{Action: action, Kind: ErrFailed, Stage: stage, Listener: listener, Err: err, aborts: matches(err, ErrAborted)}
 }
 
-// stopped builds the error of an invocation whose context ended.
+// stopped builds the error of an invocation whose context ended. The cause
+// may come from user code (context.WithCancelCause): it is screened.
 func stopped(action string, stage Stage, cause error) *Error {
-	return &Error{Action: action, Stage: stage, Err: cause}
+	cause = screen(cause)
+	return &Error{Action: action, Stage: stage, Err: cause, aborts: matches(cause, ErrAborted)}
 }
 
 // setupPanic reports a programmer error at registration time.

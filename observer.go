@@ -2,7 +2,6 @@ package actions
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"slices"
 	"time"
@@ -48,7 +47,7 @@ type observerList struct {
 
 func (l *observerList) InvocationBegin(ctx context.Context, inv Invocation) context.Context {
 	for _, o := range l.list {
-		l.contain(inv, func() {
+		l.reg.observe(nil, inv.Action, func() {
 			if c := o.InvocationBegin(ctx, inv); c != nil {
 				ctx = c
 			}
@@ -59,14 +58,14 @@ func (l *observerList) InvocationBegin(ctx context.Context, inv Invocation) cont
 
 func (l *observerList) InvocationEnd(ctx context.Context, inv Invocation, out Outcome) {
 	for _, o := range slices.Backward(l.list) {
-		l.contain(inv, func() { o.InvocationEnd(ctx, inv, out) })
+		l.reg.observe(nil, inv.Action, func() { o.InvocationEnd(ctx, inv, out) })
 	}
 }
 
 func (l *observerList) InFlightBegin(ctx context.Context, inv Invocation) {
 	for _, o := range l.list {
 		if f, ok := o.(InFlightObserver); ok {
-			l.contain(inv, func() { f.InFlightBegin(ctx, inv) })
+			l.reg.observe(nil, inv.Action, func() { f.InFlightBegin(ctx, inv) })
 		}
 	}
 }
@@ -74,20 +73,62 @@ func (l *observerList) InFlightBegin(ctx context.Context, inv Invocation) {
 func (l *observerList) InFlightEnd(ctx context.Context, inv Invocation) {
 	for _, o := range slices.Backward(l.list) {
 		if f, ok := o.(InFlightObserver); ok {
-			l.contain(inv, func() { f.InFlightEnd(ctx, inv) })
+			l.reg.observe(nil, inv.Action, func() { f.InFlightEnd(ctx, inv) })
 		}
 	}
 }
 
-// contain runs one observer's method, delivering its panic to the error
-// handler so that the others are still called.
-func (l *observerList) contain(inv Invocation, fn func()) {
+// observe runs one observer method, guarded: a panic is delivered to the
+// error handler, so that the invocation and the other observers go on; a
+// Goexit is marked in f, when there is one, for its settle.
+func (r *Registry) observe(f *frame, action string, fn func()) {
+	var err error
+	g := guard{f: f, stage: StageObserver}
 	defer func() {
-		if v := recover(); v != nil {
-			l.reg.handleError(fail(inv.Action, StageObserver, "", newPanicError(v)))
+		if err != nil {
+			r.handleError(fail(action, StageObserver, "", err))
 		}
 	}()
+	defer g.recover(&err)
 	fn()
+	g.returned = true
+}
+
+// begin shows the invocation to the observer, before step 0, and makes the
+// context it returns the stages' context. The observer receives the
+// invocation's own nest, so that an invocation it makes is nested in this one.
+func (f *frame) begin(ctx context.Context, payload any) {
+	obs := f.reg.cfg.observer
+	f.obs = obs
+	f.info = Invocation{Action: f.name, ID: f.reg.ids.Add(1), Depth: f.depth, Payload: payload, Start: time.Now()}
+	if p := f.parent; p != nil && p.reg == f.reg && p.depth == f.depth-1 {
+		f.info.ParentID = p.info.ID
+	}
+	f.reg.observe(f, f.name, func() {
+		if c := obs.InvocationBegin(f.ctx, f.info); c != nil && c != context.Context(f.ctx) {
+			f.ctx = &nest{Context: c, reg: f.reg, depth: f.depth, frame: f}
+		}
+	})
+}
+
+func (f *frame) observeEnd() {
+	if f.obs == nil {
+		return
+	}
+	out := Outcome{Result: f.res, Err: f.err, Aborted: isAbort(f.err), Shared: f.shared, Duration: time.Since(f.info.Start)}
+	f.reg.observe(f, f.name, func() { f.obs.InvocationEnd(f.ctx, f.info, out) })
+}
+
+func (f *frame) inFlightBegin() {
+	if ifo, ok := f.obs.(InFlightObserver); ok {
+		f.reg.observe(f, f.name, func() { ifo.InFlightBegin(f.ctx, f.info) })
+	}
+}
+
+func (f *frame) inFlightEnd() {
+	if ifo, ok := f.obs.(InFlightObserver); ok {
+		f.reg.observe(f, f.name, func() { ifo.InFlightEnd(f.ctx, f.info) })
+	}
 }
 
 // Invocation identifies an invocation to an [Observer].
@@ -151,7 +192,7 @@ func (s slogObserver) InvocationEnd(ctx context.Context, inv Invocation, out Out
 	switch {
 	case out.Aborted:
 		level, msg = slog.LevelInfo, "action aborted"
-	case errors.Is(out.Err, ErrFailed):
+	case kindOf(out.Err) == ErrFailed:
 		level, msg = slog.LevelWarn, "action failed"
 	case out.Err != nil:
 		level, msg = slog.LevelInfo, "action rejected"
@@ -161,7 +202,7 @@ func (s slogObserver) InvocationEnd(ctx context.Context, inv Invocation, out Out
 		attrs = append(attrs, slog.Bool("shared", true))
 	}
 	if out.Err != nil {
-		attrs = append(attrs, slog.String("err", out.Err.Error()))
+		attrs = append(attrs, slog.String("err", errorString(out.Err)))
 	}
 	s.logger().LogAttrs(ctx, level, msg, attrs...)
 }

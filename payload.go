@@ -42,3 +42,24 @@ func nilable(t reflect.Type) bool {
 	}
 	return false
 }
+
+// update is step 5: the action's payload update, if it has one, whose result
+// is the payload of every later stage.
+func (f *frame) update(act *action, payload any) (any, error) {
+	if act.update == nil {
+		return payload, nil
+	}
+	p, err := f.callUpdate(act.update, payload)
+	if err != nil {
+		return nil, fail(f.name, StageUpdate, "", err)
+	}
+	return p, nil
+}
+
+func (f *frame) callUpdate(fn PayloadUpdate, payload any) (p any, err error) {
+	g := guard{f: f, stage: StageUpdate}
+	defer g.recover(&err)
+	p, err = fn(f.ctx, payload)
+	g.returned = true
+	return p, err
+}

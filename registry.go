@@ -1,7 +1,6 @@
 package actions
 
 import (
-	"context"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -37,14 +36,18 @@ type Registry struct {
 
 	// entries maps a name to its *entry. An entry is created by the first
 	// writer that names it and never removed, so that listeners,
-	// replacements and blocks outlive an unregistration (SPEC 6). Invoking an
+	// replacements and blocks outlive an unregistration. Invoking an
 	// unknown name does not create one.
 	entries sync.Map
 
 	mu sync.Mutex // serialises writers; guards drained and entries' snapshots on write
-	// drained is closed once Close has begun and running reached zero.
+	// drained is closed once Close has begun and running reached zero; wake
+	// tells a waiting Close that an invocation was released. Both are made
+	// by the first Close, before closed is set, and read only after it is.
 	drained     chan struct{}
+	wake        chan struct{}
 	drainClosed bool
+	top         atomic.Pointer[topNests] // the shared top-level nests, see frameless
 
 	ids    atomic.Uint64 // invocation IDs, handed out only when an observer is set
 	closed atomic.Bool   // set by Close
@@ -82,8 +85,8 @@ func New(opts ...Option) *Registry {
 }
 
 // WithErrorHandler sets the function that receives errors no caller can
-// receive: the joined errors of failing after-listeners (SPEC 4.7) and the
-// panics of observers. It is called from the
+// receive: the joined errors of failing after-listeners and the panics of
+// observers (see "Aborting and errors" in the package documentation). It is called from the
 // invocation's goroutine before the invocation's future completes, and must
 // be safe for concurrent use. A panic in it is recovered and logged.
 //
@@ -134,18 +137,24 @@ func (r *Registry) maxDepth() int {
 	return DefaultMaxDepth
 }
 
-// handleError delivers err to the error handler, containing its panics.
+// handleError delivers err to the error handler, guarded: a panic in it is
+// logged; after a Goexit in it the rest of the settle still runs (see
+// frame.settle).
 func (r *Registry) handleError(err error) {
+	var herr error
+	g := guard{stage: StageNone}
 	defer func() {
-		if v := recover(); v != nil {
-			slog.Default().Error("actions: error handler panicked", "panic", newPanicError(v), "err", err)
+		if herr != nil {
+			slog.Default().Error("actions: error handler did not return", "panic", herr, "err", errorString(err))
 		}
 	}()
+	defer g.recover(&herr)
 	if h := r.cfg.errorHandler; h != nil {
 		h(err)
-		return
+	} else {
+		slog.Default().Error(errorString(err))
 	}
-	slog.Default().Error(err.Error())
+	g.returned = true
 }
 
 // entry is everything registered under one name.
@@ -154,11 +163,11 @@ type entry struct {
 	// snap is the current registration; writers replace it whole under
 	// Registry.mu, invocations load it without a lock.
 	snap atomic.Pointer[snapshot]
-	// running counts the accepted invocations (past step 2, not yet
+	// running counts the admitted invocations (past step 2, not yet
 	// complete: Close waits for them), inflight those in their in-flight
-	// window (SPEC 9). An invocation whose two windows cannot be told apart
-	// (see frame.both) counts in both at once, with one add at each end
-	// instead of two: atomic adds were half the cost of a bare invocation.
+	// window. An invocation whose two windows cannot be told apart (see
+	// frame.both) counts in both at once, with one add at each end instead
+	// of two: atomic adds were half the cost of a bare invocation.
 	running, inflight, both counter
 
 	dmu     sync.Mutex         // guards pending
@@ -234,116 +243,14 @@ func without[T any](list []T, match func(T) bool) ([]T, bool) {
 }
 
 // InFlight returns the number of invocations of the action that are in
-// flight: past the payload update and not yet complete (SPEC 9). Invocations
-// that share another's outcome (see [Deduplicate]) are not counted.
+// flight: past the payload update and not yet complete. Invocations that
+// share another's outcome (see [Deduplicate]) are not counted. Under
+// concurrent invocations the count is one that held at some moment of the
+// call: never more than were in flight together, never fewer than were in
+// flight throughout the call.
 func (r *Registry) InFlight(name string) int {
 	if e := r.lookup(name); e != nil {
-		return int(e.inflight.sum() + e.both.sum())
+		return int(lower(&e.inflight, &e.both))
 	}
 	return 0
-}
-
-// Close stops new invocations, which fail with [ErrClosed], and waits until
-// the invocations already accepted have completed, or until ctx is done, in
-// which case it returns [context.Cause] of ctx and those invocations go on.
-// An invocation whose InvokeAction returned before Close began is accepted,
-// even if its goroutine had not started yet.
-// Invocations that running ones start after Close began fail with ErrClosed.
-// Close may be called more than once; every call waits in the same way.
-// Registering and adding listeners still work on a closed registry, for
-// symmetry with removal, but nothing can be invoked.
-func (r *Registry) Close(ctx context.Context) error {
-	r.mu.Lock()
-	if r.drained == nil {
-		r.drained = make(chan struct{})
-	}
-	drained := r.drained
-	r.mu.Unlock()
-	r.closed.Store(true)
-	r.checkDrained()
-	select { // drained first: an idle registry closes even with a done ctx
-	case <-drained:
-		return nil
-	default:
-	}
-	select {
-	case <-drained:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
-}
-
-// accept counts an invocation as running in c (e.running or e.both), or
-// reports that the registry is closed. The order (count, then check) pairs
-// with Close's (mark, then sum the counts): either the invocation sees the
-// mark, or Close sees the count and the invocation's release checks again.
-func (r *Registry) accept(c *counter, hint uintptr) (slot int8, ok bool) {
-	slot = c.inc(hint)
-	if r.closed.Load() {
-		r.release(c, slot)
-		return 0, false
-	}
-	return slot, true
-}
-
-func (r *Registry) release(c *counter, slot int8) {
-	c.dec(slot)
-	if r.closed.Load() {
-		r.checkDrained()
-	}
-}
-
-// running sums the accepted invocations of every action. It walks every
-// entry: only Close and the releases after it call it.
-func (r *Registry) running() int64 {
-	// spawned first: an invocation leaves it only after it has counted in
-	// its entry, so reading it before the entries never misses one.
-	n := r.spawned.Load()
-	r.entries.Range(func(_, v any) bool {
-		e := v.(*entry)
-		n += e.running.sum() + e.both.sum()
-		return true
-	})
-	return n
-}
-
-// spawn starts an InvokeAction's goroutine. Whether the registry was
-// closed is decided here, when InvokeAction is called, so that Close waits
-// for (and lets run) every invocation whose InvokeAction returned before
-// Close began.
-func (r *Registry) spawn(ctx context.Context, name string, e *entry, payload any) *outcome {
-	o := newOutcome(name)
-	r.spawned.Add(1)
-	if r.closed.Load() {
-		o.closedAtCall = true
-		r.unspawn()
-	}
-	go r.invoke(ctx, name, e, payload, o)
-	return o
-}
-
-// unspawn ends what spawn counted, once the invocation has counted in its
-// entry or failed before step 2.
-func (r *Registry) unspawn() {
-	r.spawned.Add(-1)
-	if r.closed.Load() {
-		r.checkDrained()
-	}
-}
-
-// checkDrained signals the drain once Close has begun and nothing runs.
-func (r *Registry) checkDrained() {
-	if r.running() == 0 {
-		r.signalDrained()
-	}
-}
-
-func (r *Registry) signalDrained() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.drained != nil && !r.drainClosed && r.running() == 0 {
-		r.drainClosed = true
-		close(r.drained)
-	}
 }

@@ -56,3 +56,24 @@ func runLayer(ctx context.Context, stack []*replacement, i int, body Body, paylo
 	}
 	return stack[i].fn(ctx, payload, original)
 }
+
+// body is step 8: the top of the replacement stack as it is now, over the
+// body found at step 1. Its error or panic fails the invocation.
+func (f *frame) body(act *action, payload any) (any, error) {
+	if f.ctx.done() {
+		return nil, stopped(f.name, StageBody, context.Cause(f.ctx))
+	}
+	res, err := f.callBody(f.ent.snap.Load().replacements, act.body, payload)
+	if err != nil {
+		return nil, fail(f.name, StageBody, "", err)
+	}
+	return res, nil
+}
+
+func (f *frame) callBody(stack []*replacement, body Body, payload any) (res any, err error) {
+	g := guard{f: f, stage: StageBody}
+	defer g.recover(&err)
+	res, err = runLayer(f.ctx, stack, len(stack)-1, body, payload)
+	g.returned = true
+	return res, err
+}

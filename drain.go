@@ -1,0 +1,171 @@
+package actions
+
+import "context"
+
+// Admission and drain: an invocation is admitted (counted as running) at
+// step 2 of the lifecycle unless the registry is closed, and released when it
+// completes; Close waits until nothing admitted runs. Admission and release
+// cost an atomic add each on the action's counter and nothing that depends on
+// the number of actions; only a waiting Close sums every action's counter.
+
+// Close stops new invocations, which fail with [ErrClosed], and waits until
+// the invocations already admitted have completed, or until ctx is done, in
+// which case it returns [context.Cause] of ctx and those invocations go on.
+// An invocation whose InvokeAction returned before Close began is admitted,
+// even if its goroutine had not started yet. Invocations that running ones
+// start after Close began fail with ErrClosed. Close may be called more than
+// once; every call waits in the same way. Registering and adding listeners
+// still work on a closed registry, for symmetry with removal, but nothing can
+// be invoked.
+//
+// Called from inside a stage (or an observer) with the ctx it received, or a
+// context derived from it, Close stops new invocations and returns nil at
+// once without waiting: an invocation cannot wait for its own end. Call Close
+// from outside the registry's invocations to wait for the drain; a ctx kept
+// from a stage after its invocation ended still counts as inside.
+//
+// A nil ctx panics, before anything changes.
+func (r *Registry) Close(ctx context.Context) error {
+	if ctx == nil {
+		setupPanic("Close: nil context")
+	}
+	r.mu.Lock()
+	if r.drained == nil {
+		r.drained = make(chan struct{})
+		r.wake = make(chan struct{}, 1)
+	}
+	drained := r.drained
+	r.mu.Unlock()
+	r.closed.Store(true)
+	if r.inside(ctx) {
+		return nil
+	}
+	for {
+		if r.running() == 0 {
+			r.signalDrained()
+			return nil
+		}
+		select { // drained first: an idle registry closes even with a done ctx
+		case <-drained:
+			return nil
+		default:
+		}
+		select {
+		case <-drained:
+			return nil
+		case <-r.wake: // a release since the sum: sum again
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+}
+
+// admit counts an invocation as running in c (e.running or e.both), or
+// reports that the registry is closed. The order (count, then check) pairs
+// with Close's (mark, then sum the counts): either the invocation sees the
+// mark, or Close sees the count and the invocation's release wakes it.
+func (r *Registry) admit(c *counter, hint uintptr) bool {
+	c.inc(hint)
+	if r.closed.Load() {
+		r.release(c, hint)
+		return false
+	}
+	return true
+}
+
+// release ends what admit counted, and wakes a waiting Close.
+func (r *Registry) release(c *counter, hint uintptr) {
+	c.dec(hint)
+	if r.closed.Load() {
+		r.wakeClose()
+	}
+}
+
+// wakeClose tells a waiting Close to sum again; it never blocks.
+func (r *Registry) wakeClose() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// running returns at least the number of admitted invocations of every
+// action that have not completed: ends are read before starts, and spawned
+// between them, since an invocation leaves spawned only after it has counted
+// its start.
+func (r *Registry) running() int64 {
+	var n int64
+	r.entries.Range(func(_, v any) bool {
+		e := v.(*entry)
+		n -= e.running.ends() + e.both.ends()
+		return true
+	})
+	n += r.spawned.Load()
+	r.entries.Range(func(_, v any) bool {
+		e := v.(*entry)
+		n += e.running.starts() + e.both.starts()
+		return true
+	})
+	return n
+}
+
+// spawn starts an InvokeAction's goroutine. Whether the registry was closed
+// is decided here, when InvokeAction is called, so that Close waits for (and
+// lets run) every invocation whose InvokeAction returned before Close began.
+func (r *Registry) spawn(ctx context.Context, name string, e *entry, payload any) *outcome {
+	o := newOutcome(name)
+	r.spawned.Add(1)
+	if r.closed.Load() {
+		o.closedAtCall = true
+		r.unspawn()
+	}
+	go r.invoke(ctx, name, e, payload, o)
+	return o
+}
+
+// unspawn ends what spawn counted, once the invocation has counted in its
+// entry or failed before step 2.
+func (r *Registry) unspawn() {
+	r.spawned.Add(-1)
+	if r.closed.Load() {
+		r.wakeClose()
+	}
+}
+
+// signalDrained closes the drain's channel, once.
+func (r *Registry) signalDrained() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.drainClosed {
+		r.drainClosed = true
+		close(r.drained)
+	}
+}
+
+// admit is step 2: a closed registry fails the invocation, else it is
+// admitted. A typed action's payload type check is library code without
+// effects: made first, it lets a typed invocation count in ent.both; its
+// failure is still reported after a closed registry's.
+func (f *frame) admit(e *entry, s *snapshot, act *action, payload any) error {
+	f.ent = e
+	var typeErr error
+	if act.check != nil {
+		typeErr = act.check(payload)
+	}
+	f.both = f.out == nil && f.obs == nil && typeErr == nil && len(s.blocks) == 0 && act.key == nil && act.update == nil
+	switch {
+	case f.out != nil && f.out.closedAtCall:
+		return &Error{Action: f.name, Kind: ErrClosed}
+	case f.spawned: // admitted by InvokeAction, even if Close has begun since
+		f.counter().inc(f.hint())
+		f.spawned = false
+		f.reg.unspawn()
+	case !f.reg.admit(f.counter(), f.hint()):
+		return &Error{Action: f.name, Kind: ErrClosed}
+	}
+	f.admitted = true
+	if typeErr != nil {
+		return &Error{Action: f.name, Kind: ErrPayloadType, Err: typeErr}
+	}
+	return nil
+}

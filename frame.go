@@ -1,0 +1,143 @@
+package actions
+
+import (
+	"errors"
+	"unsafe"
+)
+
+// frame is one invocation in progress: what the lifecycle's steps need, and
+// the bookkeeping that settle undoes however the invocation ends. It lives on
+// the invoking goroutine's stack unless a descendant may need it (see
+// nest.frame).
+type frame struct {
+	ctx    *nest // what the stages receive
+	reg    *Registry
+	name   string
+	parent *frame // the innermost ancestor with a frame on the heap, if any
+	depth  int
+	out    *outcome // the future, for InvokeAction; nil for Call
+	ent    *entry
+
+	// Bookkeeping, set as the lifecycle goes on and settled by settle.
+	spawned  bool // counted in reg.spawned (see Registry.spawn), not yet in ent
+	admitted bool // counted in ent.running, or ent.both when both
+	inflight bool // counted in ent.inflight, or ent.both when both
+	// both: nothing can tell this invocation's admitted and in-flight
+	// windows apart (no observer, no future, no type check, block, key or
+	// update between them), so it counts in ent.both, once for the two.
+	both   bool
+	lead   *flight // the flight this invocation leads; others may share it
+	shared bool    // this invocation shared another's flight
+
+	// The outcome, for settle.
+	returned  bool    // the lifecycle returned: if not, user code called runtime.Goexit
+	exit      error   // what that Goexit failed (set by the guard or a concurrent phase)
+	inAfter   bool    // the after phase had begun: res stands
+	res       any     // the body's result
+	err       error   // the invocation's error
+	afterErrs []error // the after phase's failures, for the error handler
+
+	obs  Observer
+	info Invocation // set only when obs != nil
+}
+
+// hint returns the frame's address, which is on the invoking goroutine's
+// stack when the frame is: a per-goroutine hash for the counters' cells. It
+// is never dereferenced.
+func (f *frame) hint() uintptr { return uintptr(unsafe.Pointer(f)) }
+
+// counter returns the counter the invocation is admitted in.
+func (f *frame) counter() *counter {
+	if f.both {
+		return &f.ent.both
+	}
+	return &f.ent.running
+}
+
+// settle ends the invocation, however the lifecycle left: it returned, or
+// user code called runtime.Goexit, which ends the goroutine (the caller's,
+// through Call) but runs deferred calls. Every step that may run user code is
+// deferred here, so that a Goexit in one (the error handler, the observer)
+// still lets the later ones run. In order: the de-duplication key is freed
+// and sharers get the outcome (so the error handler may invoke with the same
+// key without waiting for itself), the error handler gets the after phase's
+// errors, the in-flight window closes (inside the observer's begin and end),
+// the observer sees the end, the future completes, and last the admission is
+// released, so that Close returns only after all of that.
+func (f *frame) settle() {
+	if !f.returned {
+		f.goexited()
+	}
+	defer f.release()
+	defer f.complete()
+	defer f.observeEnd()
+	defer f.endInFlight()
+	defer f.reportAfter()
+	if f.lead != nil {
+		f.finishFlight(f.res, f.err)
+	}
+}
+
+// goexited sets the outcome of an invocation whose goroutine user code ended:
+// the failure the guard marked, except in the after phase, where the body's
+// result stands and the failure goes to the error handler.
+func (f *frame) goexited() {
+	exit := f.exit
+	if exit == nil {
+		exit = fail(f.name, StageNone, "", ErrGoexit)
+	}
+	if f.inAfter {
+		f.err = nil
+		if f.exit != nil {
+			f.afterErrs = append(f.afterErrs, f.exit)
+		}
+		return
+	}
+	f.res, f.err = nil, exit
+}
+
+func (f *frame) reportAfter() {
+	switch len(f.afterErrs) {
+	case 0:
+	case 1:
+		f.reg.handleError(f.afterErrs[0])
+	default:
+		f.reg.handleError(errors.Join(f.afterErrs...))
+	}
+}
+
+func (f *frame) complete() {
+	if f.out != nil {
+		f.out.complete(f.res, f.err)
+	}
+}
+
+// release ends the admission, or what spawn counted for an invocation that
+// failed before it was admitted.
+func (f *frame) release() {
+	if f.admitted {
+		f.reg.release(f.counter(), f.hint())
+	}
+	if f.spawned {
+		f.reg.unspawn()
+	}
+}
+
+// beginInFlight opens the in-flight window, at the start of the before
+// phase.
+func (f *frame) beginInFlight() {
+	f.inflight = true
+	if f.both {
+		return // counted since admission
+	}
+	f.ent.inflight.inc(f.hint())
+	f.inFlightBegin()
+}
+
+func (f *frame) endInFlight() {
+	if !f.inflight || f.both {
+		return
+	}
+	defer f.ent.inflight.dec(f.hint())
+	f.inFlightEnd()
+}

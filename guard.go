@@ -1,0 +1,171 @@
+package actions
+
+import (
+	"fmt"
+	"reflect"
+)
+
+// guard contains one run of user code: a stage, an observer method, the
+// error handler. Every call into user code is made as
+//
+//	g := guard{...}
+//	defer g.recover(&err)
+//	err = userCode()
+//	g.returned = true
+//
+// so that however the user code leaves, *err says how: its own error,
+// screened (see screen); a [*PanicError] for a panic; and, when it neither
+// returned nor panicked with a value, the mark of runtime.Goexit left in the
+// frame for its settle (see frame.settle).
+//
+// Whether the code returned is known from returned, never from recover():
+// recover returns nil for runtime.Goexit, and for panic(nil) under
+// GODEBUG=panicnil=1.
+type guard struct {
+	// f receives the Goexit mark in f.exit; nil where a Goexit cannot end the
+	// invocation's goroutine (a listener in a goroutine of a concurrent phase,
+	// whose phase records it itself).
+	f        *frame
+	stage    Stage
+	listener string
+	returned bool
+}
+
+// recover, deferred, turns how the guarded code left into *err.
+func (g *guard) recover(err *error) {
+	if g.returned {
+		if *err != nil {
+			*err = screen(*err)
+		}
+		return
+	}
+	v := recover()
+	*err = newPanicError(v)
+	if v == nil && g.f != nil {
+		// runtime.Goexit, or panic(nil) under GODEBUG=panicnil=1: recover
+		// cannot tell them apart. After panic(nil) the lifecycle goes on with
+		// *err and this mark is never read; after Goexit it is what the
+		// settle reports.
+		g.f.exit = fail(g.f.name, g.stage, g.listener, ErrGoexit)
+	}
+}
+
+// maxErrorNodes bounds the walk of one error tree: an Unwrap that returns its
+// own error (or a longer cycle) must not hang an invocation.
+const maxErrorNodes = 1000
+
+// screen returns err if the library can inspect it safely: every Unwrap and
+// Is(ErrAborted) method in its tree returns, without panicking, and the tree
+// has at most maxErrorNodes errors. Otherwise it returns an error of the
+// library's own that describes err, so that no caller of errors.Is on the
+// invocation's error can crash or hang on it.
+//
+// The library's own errors ([*Error], [*PanicError]) were screened when they
+// were made: the walk stops at them (see matches), which keeps errors that
+// wrap nested invocations' errors linear to screen.
+func screen(err error) error {
+	w := errWalk{target: ErrAborted, full: true}
+	if w.run(err); w.bad != "" {
+		return &unusableError{typ: fmt.Sprintf("%T", err), why: w.bad}
+	}
+	return err
+}
+
+// matches reports whether err's tree has an error that is target or whose Is
+// method reports target, as errors.Is does, with user methods contained and
+// the walk bounded. Whether an [*Error] matches ErrAborted was found when it
+// was made: the walk does not descend into it for that question, so that
+// asking it of errors that wrap nested invocations' errors is linear.
+func matches(err, target error) bool {
+	w := errWalk{target: target}
+	return w.run(err) && w.bad == ""
+}
+
+// errWalk is one bounded, contained walk of an error tree.
+type errWalk struct {
+	target error
+	cmp    bool   // target's type is comparable: == may be used on it
+	full   bool   // walk the whole tree rather than stop at the first match
+	nodes  int    // errors visited
+	found  bool   // a node matched target
+	bad    string // why the walk stopped, when it could not finish
+}
+
+func (w *errWalk) run(err error) bool {
+	defer func() {
+		if v := recover(); v != nil {
+			w.bad = fmt.Sprintf("a method panicked: %v", v)
+		}
+	}()
+	w.cmp = w.target == nil || reflect.TypeOf(w.target).Comparable()
+	w.visit(err)
+	return w.found
+}
+
+// visit walks err and what it wraps; it reports whether to go on.
+func (w *errWalk) visit(err error) bool {
+	for err != nil {
+		if w.nodes++; w.nodes > maxErrorNodes {
+			w.bad = fmt.Sprintf("its tree has more than %d errors, or a cycle", maxErrorNodes)
+			return false
+		}
+		if w.cmp && err == w.target {
+			w.found = true
+			if !w.full {
+				return false
+			}
+		}
+		switch e := err.(type) {
+		case *Error:
+			if w.target == ErrAborted { // answered when e was made
+				w.found = w.found || e.Kind == ErrAborted || e.aborts
+				return w.full || !w.found
+			}
+			if e.Kind != nil && e.Kind == w.target {
+				w.found = true
+				return w.full
+			}
+			err = e.Err
+			continue
+		case *PanicError:
+			// Its error was screened when it was made.
+			w.found = w.found || w.target == ErrPanicked
+			return w.full || !w.found
+		case *unusableError:
+			return true
+		}
+		if x, ok := err.(interface{ Is(error) bool }); ok && x.Is(w.target) {
+			w.found = true
+			if !w.full {
+				return false
+			}
+		}
+		switch e := err.(type) {
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				if !w.visit(x) {
+					return false
+				}
+			}
+			return true
+		default:
+			return true
+		}
+	}
+	return true
+}
+
+// unusableError stands in for an error from user code that the library cannot
+// inspect safely (see screen). It names the error's type, not its message:
+// its Error method is user code too.
+type unusableError struct{ typ, why string }
+
+func (u *unusableError) Error() string {
+	return "actions: unusable error of type " + u.typ + ": " + u.why
+}
+
+// errorString returns err.Error(), or what fmt makes of a panic in it: the
+// library calls it on errors from user code.
+func errorString(err error) string { return fmt.Sprint(err) }

@@ -1,0 +1,106 @@
+package actions
+
+import (
+	"context"
+	"sync/atomic"
+)
+
+// nest is the context.Context every stage of an invocation receives, and the
+// observer with it: the caller's context, plus the registry and depth of the
+// invocation, so that an invocation made with it is nested one level deeper
+// and a Close made with it is known to come from inside (see
+// [Registry.Close]).
+//
+// A nest is immutable once made (child aside, a cache), so that one nest can
+// serve every invocation of a registry with the same caller context and
+// depth: the top-level nests of context.Background and context.TODO, and the
+// child of a nest, are made once, which keeps a synchronous call free of
+// allocation.
+type nest struct {
+	context.Context
+	reg   *Registry
+	depth int
+	// frame is the innermost frame a descendant may read (for the observer's
+	// ParentID and de-duplication against ancestors): the invocation's own
+	// when it is on the heap, else the one its parent's nest carries.
+	frame *frame
+	child atomic.Pointer[nest] // the frameless nest one level down, made on first use
+	// never is true when Context can never be done (Background, TODO and
+	// nests over them): cancellation checks are skipped without asking it.
+	never bool
+}
+
+type nestKey struct{}
+
+// Value returns the nest itself for nestKey, else the wrapped context's value.
+func (n *nest) Value(key any) any {
+	if key == (nestKey{}) {
+		return n
+	}
+	return n.Context.Value(key)
+}
+
+// done reports whether the nest's context is done, without asking it when it
+// never can be.
+func (n *nest) done() bool { return !n.never && n.Err() != nil }
+
+// parentNest returns the nest ctx carries, nil for a top-level invocation.
+func parentNest(ctx context.Context) *nest {
+	if n, ok := ctx.(*nest); ok { // a stage's ctx passed on as it is: no Value walk
+		return n
+	}
+	n, _ := ctx.Value(nestKey{}).(*nest)
+	return n
+}
+
+// inside reports whether ctx is, or derives from, the context of a stage of
+// one of r's invocations.
+func (r *Registry) inside(ctx context.Context) bool {
+	for n := parentNest(ctx); n != nil; n = parentNest(n.Context) {
+		if n.reg == r {
+			return true
+		}
+	}
+	return false
+}
+
+// topNests holds a registry's shared nests over context.Background and
+// context.TODO, made on first use so that the zero Registry works.
+type topNests struct{ background, todo nest }
+
+func (r *Registry) tops() *topNests {
+	if t := r.top.Load(); t != nil {
+		return t
+	}
+	t := &topNests{
+		background: nest{Context: context.Background(), reg: r, depth: 1, never: true},
+		todo:       nest{Context: context.TODO(), reg: r, depth: 1, never: true},
+	}
+	if r.top.CompareAndSwap(nil, t) {
+		return t
+	}
+	return r.top.Load()
+}
+
+// frameless returns a nest without frame of r over ctx, sharing one where it
+// can.
+func (r *Registry) frameless(ctx context.Context, parent *nest) *nest {
+	switch {
+	case parent == nil && ctx == context.Background():
+		return &r.tops().background
+	case parent == nil && ctx == context.TODO():
+		return &r.tops().todo
+	case parent == nil:
+		return &nest{Context: ctx, reg: r, depth: 1}
+	case ctx == context.Context(parent) && parent.reg == r:
+		if c := parent.child.Load(); c != nil {
+			return c
+		}
+		c := &nest{Context: parent, reg: r, depth: parent.depth + 1, frame: parent.frame, never: parent.never}
+		if parent.child.CompareAndSwap(nil, c) {
+			return c
+		}
+		return parent.child.Load() // made by a concurrent invocation: the same
+	}
+	return &nest{Context: ctx, reg: r, depth: parent.depth + 1, frame: parent.frame}
+}
