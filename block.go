@@ -50,7 +50,8 @@ func (f *frame) match(b *block, payload any) (ok bool, err error) {
 	if b.match == nil {
 		return true, nil
 	}
-	g := guard{f: f, stage: StageBlock}
+	f.stage = StageBlock
+	var g guard
 	defer g.recover(&err)
 	ok = b.match(payload)
 	g.returned = true

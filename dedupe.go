@@ -117,7 +117,8 @@ func (f *frame) finishFlight(val any, err error) {
 }
 
 func (f *frame) callKey(key func(any) (string, error), payload any) (k string, err error) {
-	g := guard{f: f, stage: StageKey}
+	f.stage = StageKey
+	var g guard
 	defer g.recover(&err)
 	k, err = key(payload)
 	g.returned = true

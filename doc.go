@@ -58,8 +58,8 @@
 //  10. The future completes with the body's result (or the outermost replacement's).
 //
 // Blocks and de-duplication keys see the payload as the caller passed it,
-// before the payload update. The caller's ctx flows to every stage, wrapped so
-// that an invocation made with it from inside a stage is nested in this one.
+// before the payload update. The caller's ctx flows to every stage and to the
+// observer, wrapped so that an invocation made with it is nested in this one.
 // Cancellation is checked at step 0, before the before phase, between the
 // listeners of a sequential before phase, and before the body; an invocation
 // stopped there fails with context.Cause(ctx). Once the body has returned, its
@@ -95,7 +95,9 @@
 // optional reason), the Go form of calling Flex's abortFunction. The body,
 // every replacement and every after-listener are skipped and the invocation
 // fails with an [*Error] that matches [ErrAborted], names the action and, when
-// the listener was [Named], the listener, and wraps the reason. In a
+// the listener was [Named], the listener, and wraps the reason. Any error
+// that matches ErrAborted as [errors.Is] says aborts the same way, with itself
+// as the reason: another invocation's abort returned as it is, or wrapped. In a
 // sequential phase the listeners after the aborting one do not run; in a
 // concurrent phase the others are awaited, their context is cancelled with the
 // abort as its cause, and an abort wins over failures, which stay reachable
@@ -110,9 +112,36 @@
 // logged with log/slog). An abort returned from an after-listener, where it is
 // too late to abort, is such an error.
 //
-// A panic in user code never crashes the host and never leaves a future
-// incomplete: it is recovered into a [*PanicError] with the value and the
-// stack, and handled as an error of its stage.
+// # User code that does not return
+//
+// Every call into user code (a stage, a key or match function, the observer,
+// the error handler) is guarded, and whatever it does, the invocation is
+// settled: its future completes, its in-flight window closes, [Registry.Close]
+// stops waiting for it.
+//
+//   - A panic never crashes the host: it is recovered into a [*PanicError]
+//     with the value and the stack, and handled as an error of its stage. So
+//     is panic(nil), even under GODEBUG=panicnil=1, where recover cannot see
+//     it: the library tells a return from anything else by whether the
+//     function returned.
+//   - [runtime.Goexit] (what t.FailNow does) ends the goroutine, as it means:
+//     through [Registry.Call] the caller's. The invocation fails at the stage
+//     that called it with an error matching [ErrFailed] and [ErrGoexit]; in
+//     the observer's InvocationBegin or InFlightBegin, at [StageObserver]. In
+//     an after-listener the body's result stands and the failure goes to the
+//     error handler (the later after-listeners of a sequential phase do not
+//     run: the goroutine is ending). In InvocationEnd, InFlightEnd or the
+//     error handler the outcome is already settled and stands. A concurrent
+//     phase waits for all its listeners even when the one it runs in the
+//     invoking goroutine calls Goexit.
+//   - Errors returned by user code are user code too: their Is and Unwrap
+//     methods run when the library asks whether an error aborts. They are
+//     called with panics contained and at most 1000 errors of one tree
+//     walked. An error the library cannot inspect safely (a method panics,
+//     or Unwrap cycles) is replaced, in the invocation's error, by one that
+//     names its type, so that errors.Is on the invocation's error cannot crash
+//     or hang the caller either. Messages are read with fmt, which contains a
+//     panicking Error or String method.
 //
 // Every error the library returns matches a sentinel with [errors.Is]
 // ([ErrActionNotFound], [ErrAlreadyRegistered], [ErrClosed], [ErrBlocked],
@@ -166,13 +195,20 @@
 //
 // Every goroutine the library starts ends when its invocation ends: one per
 // InvokeAction, and one per listener of a concurrent phase but the last.
-// [Registry.Close] stops new invocations and waits for those in flight.
+// [Registry.Close] stops new invocations and waits for those in flight; called
+// from inside a stage with the stage's ctx, it stops new invocations and
+// returns at once, since an invocation cannot wait for its own end.
 //
 // An action that re-invokes itself through its own listeners is stopped by
 // the depth limit ([DefaultMaxDepth], [WithMaxDepth]) with [ErrDepthExceeded].
-// Nesting is carried by the ctx a stage receives: an invocation made with
-// another ctx, such as one made by the error handler (which has none) or with
-// context.Background, starts a new top-level chain.
+// The limit is at most [MaxDepthLimit], far below what would overflow the Go
+// stack, so runaway recursion fails with an error rather than killing the
+// process; the error tells its chain of alike nested failures once, with a
+// count. Nesting is carried by the ctx a stage or the observer receives: an
+// invocation made with another ctx, such as one made by the error handler
+// (which has none) or with context.Background, starts a new top-level chain.
+// Only invocations still in flight are ancestors: a ctx kept after its
+// invocation completed nests but no longer holds a de-duplication key.
 //
 // # Observability
 //
@@ -180,7 +216,10 @@
 // action, an ID and the parent's, the depth, the duration, the result, the
 // error and whether it was aborted, including invocations rejected before
 // any stage ran. Its InvocationBegin may return a context for the stages, so
-// a tracing adapter can start a span there. [SlogObserver] logs with log/slog.
+// a tracing adapter can start a span there. The observer's methods receive the
+// invocation's context: an invocation they make with it (an audit action,
+// say) is nested in the one observed, and the depth limit stops an observer
+// that observes its own invocations. [SlogObserver] logs with log/slog.
 // Several observers (logging, metrics, tracing) are given with several
 // [WithObserver] options; they unwind in reverse order, like deferred calls.
 // Without an observer, observation costs nothing.

@@ -30,15 +30,22 @@ type frame struct {
 	shared bool    // this invocation shared another's flight
 
 	// The outcome, for settle.
-	returned  bool    // the lifecycle returned: if not, user code called runtime.Goexit
-	exit      error   // what that Goexit failed (set by the guard or a concurrent phase)
+	returned bool      // the lifecycle returned: if not, user code called runtime.Goexit
+	stage    Stage     // the stage of the user code running, for a Goexit's error
+	listener *listener // the listener running in this goroutine, if any, likewise
+	exit     error     // the error of a concurrent phase ended by a Goexit in it
 	inAfter   bool    // the after phase had begun: res stands
 	res       any     // the body's result
 	err       error   // the invocation's error
 	afterErrs []error // the after phase's failures, for the error handler
 
+	obs *observation // set only when the registry has an observer
+}
+
+// observation is what an observed invocation adds to its frame.
+type observation struct {
 	obs  Observer
-	info Invocation // set only when obs != nil
+	info Invocation
 }
 
 // hint returns the frame's address, which is on the invoking goroutine's
@@ -65,6 +72,10 @@ func (f *frame) counter() *counter {
 // the observer sees the end, the future completes, and last the admission is
 // released, so that Close returns only after all of that.
 func (f *frame) settle() {
+	if f.returned && (f.both || !f.inflight) && f.out == nil && f.obs == nil && f.lead == nil && len(f.afterErrs) == 0 {
+		f.release() // a Call with nothing but its admission to settle
+		return
+	}
 	if !f.returned {
 		f.goexited()
 	}
@@ -79,17 +90,22 @@ func (f *frame) settle() {
 }
 
 // goexited sets the outcome of an invocation whose goroutine user code ended:
-// the failure the guard marked, except in the after phase, where the body's
-// result stands and the failure goes to the error handler.
+// a failure of the stage it was in, with ErrGoexit, except in the after
+// phase, where the body's result stands and the failure goes to the error
+// handler. A concurrent phase leaves its own error in f.exit.
 func (f *frame) goexited() {
 	exit := f.exit
 	if exit == nil {
-		exit = fail(f.name, StageNone, "", ErrGoexit)
+		var name string
+		if f.listener != nil {
+			name = f.listener.name
+		}
+		exit = fail(f.name, f.stage, name, ErrGoexit)
 	}
 	if f.inAfter {
 		f.err = nil
-		if f.exit != nil {
-			f.afterErrs = append(f.afterErrs, f.exit)
+		if f.exit == nil { // a concurrent after phase added its errors itself
+			f.afterErrs = append(f.afterErrs, exit)
 		}
 		return
 	}
@@ -131,7 +147,9 @@ func (f *frame) beginInFlight() {
 		return // counted since admission
 	}
 	f.ent.inflight.inc(f.hint())
-	f.inFlightBegin()
+	if f.obs != nil {
+		f.inFlightBegin()
+	}
 }
 
 func (f *frame) endInFlight() {
@@ -139,5 +157,7 @@ func (f *frame) endInFlight() {
 		return
 	}
 	defer f.ent.inflight.dec(f.hint())
-	f.inFlightEnd()
+	if f.obs != nil {
+		f.inFlightEnd()
+	}
 }

@@ -36,8 +36,11 @@ func (f *Future[R]) Done() <-chan struct{} { return f.o.done }
 // Wait waits until the invocation has completed and returns its result and
 // error, or until ctx is done, in which case it returns [context.Cause] of
 // ctx. Giving up on waiting does not cancel the invocation: cancel the ctx
-// passed to InvokeAction for that.
+// passed to InvokeAction for that. A nil ctx panics.
 func (f *Future[R]) Wait(ctx context.Context) (R, error) {
+	if ctx == nil {
+		setupPanic("Future.Wait: nil context")
+	}
 	select {
 	case <-f.o.done:
 		return f.result()

@@ -8,28 +8,22 @@ import (
 // guard contains one run of user code: a stage, an observer method, the
 // error handler. Every call into user code is made as
 //
-//	g := guard{...}
+//	var g guard
 //	defer g.recover(&err)
 //	err = userCode()
 //	g.returned = true
 //
 // so that however the user code leaves, *err says how: its own error,
-// screened (see screen); a [*PanicError] for a panic; and, when it neither
-// returned nor panicked with a value, the mark of runtime.Goexit left in the
-// frame for its settle (see frame.settle).
+// screened (see screen), or a [*PanicError]. Whether the code returned is
+// known from returned, never from recover(): recover returns nil for
+// runtime.Goexit, and for panic(nil) under GODEBUG=panicnil=1. After
+// panic(nil) the caller goes on with *err; after runtime.Goexit it does not,
+// and the frame's settle reports the stage the frame was in (see
+// frame.goexited).
 //
-// Whether the code returned is known from returned, never from recover():
-// recover returns nil for runtime.Goexit, and for panic(nil) under
-// GODEBUG=panicnil=1.
-type guard struct {
-	// f receives the Goexit mark in f.exit; nil where a Goexit cannot end the
-	// invocation's goroutine (a listener in a goroutine of a concurrent phase,
-	// whose phase records it itself).
-	f        *frame
-	stage    Stage
-	listener string
-	returned bool
-}
+// The guard holds nothing but returned: a frame stored in it would escape
+// to the heap with the guard's deferred call.
+type guard struct{ returned bool }
 
 // recover, deferred, turns how the guarded code left into *err.
 func (g *guard) recover(err *error) {
@@ -39,15 +33,7 @@ func (g *guard) recover(err *error) {
 		}
 		return
 	}
-	v := recover()
-	*err = newPanicError(v)
-	if v == nil && g.f != nil {
-		// runtime.Goexit, or panic(nil) under GODEBUG=panicnil=1: recover
-		// cannot tell them apart. After panic(nil) the lifecycle goes on with
-		// *err and this mark is never read; after Goexit it is what the
-		// settle reports.
-		g.f.exit = fail(g.f.name, g.stage, g.listener, ErrGoexit)
-	}
+	*err = newPanicError(recover())
 }
 
 // maxErrorNodes bounds the walk of one error tree: an Unwrap that returns its
@@ -64,11 +50,24 @@ const maxErrorNodes = 1000
 // were made: the walk stops at them (see matches), which keeps errors that
 // wrap nested invocations' errors linear to screen.
 func screen(err error) error {
+	if a, ok := err.(*abortError); ok && leaf(a.reason) || leaf(err) {
+		return err // the common cases, without a walk
+	}
 	w := errWalk{target: ErrAborted, full: true}
 	if w.run(err); w.bad != "" {
 		return &unusableError{typ: fmt.Sprintf("%T", err), why: w.bad}
 	}
 	return err
+}
+
+// leaf reports whether err has no method the library would call but Error:
+// nothing to walk, nothing to contain.
+func leaf(err error) bool {
+	switch err.(type) {
+	case interface{ Unwrap() error }, interface{ Unwrap() []error }, interface{ Is(error) bool }:
+		return false
+	}
+	return true
 }
 
 // matches reports whether err's tree has an error that is target or whose Is

@@ -50,13 +50,14 @@ func (r *Registry) Call(ctx context.Context, name string, payload any) (any, err
 // nil and invoke looks it up.
 func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload any, out *outcome) (any, error) {
 	parent := parentNest(ctx)
-	if r.cfg.observer != nil {
-		// The observer's begin is user code: the lookup (step 1) follows it.
-		return r.heapFrame(ctx, name, parent, out).invoke(ctx, payload, e, nil)
+	if obs := r.cfg.observer; obs != nil {
+		f := r.heapFrame(ctx, name, parent, out)
+		f.obs = &observation{obs: obs}
+		return f.invokeObserved(payload, e)
 	}
 	e, s := r.lookupSnap(name, e)
 	if s != nil && s.act != nil && s.act.key != nil {
-		return r.heapFrame(ctx, name, parent, out).invoke(ctx, payload, e, s)
+		return r.heapFrame(ctx, name, parent, out).invoke(payload, e, s)
 	}
 	// The frame stays on this stack: nothing but this call can reach it.
 	f := frame{reg: r, name: name, depth: 1, out: out, spawned: out != nil && !out.closedAtCall}
@@ -64,7 +65,7 @@ func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload an
 		f.depth, f.parent = parent.depth+1, parent.frame
 	}
 	f.ctx = r.frameless(ctx, parent)
-	return f.invoke(ctx, payload, e, s)
+	return f.invoke(payload, e, s)
 }
 
 // heapFrame returns the frame of an invocation that descendants may need to
@@ -91,13 +92,21 @@ func (r *Registry) lookupSnap(name string, e *entry) (*entry, *snapshot) {
 }
 
 // invoke runs the lifecycle under the frame's settle, which runs however the
-// lifecycle leaves. With an observer, e and s are looked up after its begin.
-func (f *frame) invoke(ctx context.Context, payload any, e *entry, s *snapshot) (any, error) {
+// lifecycle leaves.
+func (f *frame) invoke(payload any, e *entry, s *snapshot) (any, error) {
 	defer f.settle()
-	if f.reg.cfg.observer != nil {
-		f.begin(ctx, payload)
-		e, s = f.reg.lookupSnap(f.name, e)
-	}
+	f.res, f.err = f.run(payload, e, s)
+	f.returned = true
+	return f.res, f.err
+}
+
+// invokeObserved is invoke for a registry with an observer: the observer's
+// begin is user code, under the settle too, and the lookup (step 1) follows
+// it.
+func (f *frame) invokeObserved(payload any, e *entry) (any, error) {
+	defer f.settle()
+	f.begin(payload)
+	e, s := f.reg.lookupSnap(f.name, e)
 	f.res, f.err = f.run(payload, e, s)
 	f.returned = true
 	return f.res, f.err
@@ -113,16 +122,20 @@ func (f *frame) run(payload any, e *entry, s *snapshot) (any, error) {
 	if err := f.admit(e, s, act, payload); err != nil { // step 2
 		return nil, err
 	}
-	if err := f.checkBlocks(s.blocks, payload); err != nil { // step 3
-		return nil, err
+	if len(s.blocks) > 0 { // step 3
+		if err := f.checkBlocks(s.blocks, payload); err != nil {
+			return nil, err
+		}
 	}
 	if act.key != nil { // step 4
 		if fl, err := f.dedupe(act, payload); err != nil || fl != nil {
 			return f.share(fl, err)
 		}
 	}
-	if payload, err = f.update(act, payload); err != nil { // step 5
-		return nil, err
+	if act.update != nil { // step 5
+		if payload, err = f.update(act.update, payload); err != nil {
+			return nil, err
+		}
 	}
 	f.beginInFlight()
 	if err := f.before(act, payload); err != nil { // steps 6 and 7

@@ -19,10 +19,11 @@ import (
 // must be safe for concurrent use. A panic in either is recovered and
 // delivered to the error handler; it never changes an invocation's outcome.
 type Observer interface {
-	// InvocationBegin is called before step 0 of the lifecycle. The context
-	// it returns becomes the invocation's context, seen by every stage and
-	// by InvocationEnd: a tracing adapter starts a span here. Returning ctx
-	// unchanged is fine.
+	// InvocationBegin is called before step 0 of the lifecycle, with the
+	// invocation's context: an invocation made with it is nested in this
+	// one. The context it returns (derived from ctx) becomes the
+	// invocation's context, seen by every stage and by InvocationEnd: a
+	// tracing adapter starts a span here. Returning ctx unchanged is fine.
 	InvocationBegin(ctx context.Context, inv Invocation) context.Context
 	// InvocationEnd is called once the outcome is known, before the future
 	// completes.
@@ -79,11 +80,14 @@ func (l *observerList) InFlightEnd(ctx context.Context, inv Invocation) {
 }
 
 // observe runs one observer method, guarded: a panic is delivered to the
-// error handler, so that the invocation and the other observers go on; a
-// Goexit is marked in f, when there is one, for its settle.
+// error handler, so that the invocation and the other observers go on. f,
+// when there is one, is the invocation's frame, whose stage a Goexit reports.
 func (r *Registry) observe(f *frame, action string, fn func()) {
+	if f != nil {
+		f.stage, f.listener = StageObserver, nil
+	}
 	var err error
-	g := guard{f: f, stage: StageObserver}
+	var g guard
 	defer func() {
 		if err != nil {
 			r.handleError(fail(action, StageObserver, "", err))
@@ -97,37 +101,37 @@ func (r *Registry) observe(f *frame, action string, fn func()) {
 // begin shows the invocation to the observer, before step 0, and makes the
 // context it returns the stages' context. The observer receives the
 // invocation's own nest, so that an invocation it makes is nested in this one.
-func (f *frame) begin(ctx context.Context, payload any) {
-	obs := f.reg.cfg.observer
-	f.obs = obs
-	f.info = Invocation{Action: f.name, ID: f.reg.ids.Add(1), Depth: f.depth, Payload: payload, Start: time.Now()}
+func (f *frame) begin(payload any) {
+	o := f.obs
+	o.info = Invocation{Action: f.name, ID: f.reg.ids.Add(1), Depth: f.depth, Payload: payload, Start: time.Now()}
 	if p := f.parent; p != nil && p.reg == f.reg && p.depth == f.depth-1 {
-		f.info.ParentID = p.info.ID
+		o.info.ParentID = p.obs.info.ID
 	}
 	f.reg.observe(f, f.name, func() {
-		if c := obs.InvocationBegin(f.ctx, f.info); c != nil && c != context.Context(f.ctx) {
+		if c := o.obs.InvocationBegin(f.ctx, o.info); c != nil && c != context.Context(f.ctx) {
 			f.ctx = &nest{Context: c, reg: f.reg, depth: f.depth, frame: f}
 		}
 	})
 }
 
 func (f *frame) observeEnd() {
-	if f.obs == nil {
+	o := f.obs
+	if o == nil {
 		return
 	}
-	out := Outcome{Result: f.res, Err: f.err, Aborted: isAbort(f.err), Shared: f.shared, Duration: time.Since(f.info.Start)}
-	f.reg.observe(f, f.name, func() { f.obs.InvocationEnd(f.ctx, f.info, out) })
+	out := Outcome{Result: f.res, Err: f.err, Aborted: isAbort(f.err), Shared: f.shared, Duration: time.Since(o.info.Start)}
+	f.reg.observe(f, f.name, func() { o.obs.InvocationEnd(f.ctx, o.info, out) })
 }
 
 func (f *frame) inFlightBegin() {
-	if ifo, ok := f.obs.(InFlightObserver); ok {
-		f.reg.observe(f, f.name, func() { ifo.InFlightBegin(f.ctx, f.info) })
+	if ifo, ok := f.obs.obs.(InFlightObserver); ok {
+		f.reg.observe(f, f.name, func() { ifo.InFlightBegin(f.ctx, f.obs.info) })
 	}
 }
 
 func (f *frame) inFlightEnd() {
-	if ifo, ok := f.obs.(InFlightObserver); ok {
-		f.reg.observe(f, f.name, func() { ifo.InFlightEnd(f.ctx, f.info) })
+	if ifo, ok := f.obs.obs.(InFlightObserver); ok {
+		f.reg.observe(f, f.name, func() { ifo.InFlightEnd(f.ctx, f.obs.info) })
 	}
 }
 

@@ -43,13 +43,10 @@ func nilable(t reflect.Type) bool {
 	return false
 }
 
-// update is step 5: the action's payload update, if it has one, whose result
-// is the payload of every later stage.
-func (f *frame) update(act *action, payload any) (any, error) {
-	if act.update == nil {
-		return payload, nil
-	}
-	p, err := f.callUpdate(act.update, payload)
+// update is step 5: the action's payload update, whose result is the payload
+// of every later stage.
+func (f *frame) update(fn PayloadUpdate, payload any) (any, error) {
+	p, err := f.callUpdate(fn, payload)
 	if err != nil {
 		return nil, fail(f.name, StageUpdate, "", err)
 	}
@@ -57,7 +54,8 @@ func (f *frame) update(act *action, payload any) (any, error) {
 }
 
 func (f *frame) callUpdate(fn PayloadUpdate, payload any) (p any, err error) {
-	g := guard{f: f, stage: StageUpdate}
+	f.stage = StageUpdate
+	var g guard
 	defer g.recover(&err)
 	p, err = fn(f.ctx, payload)
 	g.returned = true

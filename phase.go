@@ -58,7 +58,8 @@ var errCtxDone = errors.New("actions: context done")
 // a recover per listener costs a few nanoseconds each, a third of the
 // overhead of a chain of eight.
 func (f *frame) runListeners(list []*listener, from int, payload any, after bool) (i int, err error) {
-	g := guard{f: f, stage: stageOf(after)}
+	f.stage = stageOf(after)
+	var g guard
 	defer g.recover(&err)
 	ctx := f.ctx
 	check := !after && !ctx.never // cancellation is checked between before-listeners
@@ -71,7 +72,7 @@ func (f *frame) runListeners(list []*listener, from int, payload any, after bool
 		if l.once && !claim(f.reg, f.name, l, after) {
 			continue
 		}
-		g.listener = l.name
+		f.listener = l
 		if err = l.fn(ctx, payload); err != nil {
 			break
 		}
@@ -87,7 +88,8 @@ func (f *frame) runListeners(list []*listener, from int, payload any, after bool
 // context with itself as the cause; an abort wins over failures, which stay
 // reachable through the joined error.
 func (f *frame) concurrentPhase(list []*listener, payload any, after bool) (err error) {
-	p := &concurrent{f: f, list: list, payload: payload, after: after, errs: make([]error, len(list))}
+	p := &concurrent{reg: f.reg, name: f.name, list: list, payload: payload, after: after, errs: make([]error, len(list))}
+	p.parent = f.ctx
 	p.ctx, p.cancel = context.WithCancelCause(f.ctx)
 	defer p.cancel(nil)
 	returned := false
@@ -122,9 +124,12 @@ func (p *concurrent) appendErrs(errs []error) []error {
 	return errs
 }
 
-// concurrent is one concurrent phase in progress.
+// concurrent is one concurrent phase in progress. It holds no frame, which
+// would then escape to the heap with it.
 type concurrent struct {
-	f       *frame
+	reg     *Registry
+	name    string
+	parent  *nest // the invocation's context
 	list    []*listener
 	payload any
 	after   bool
@@ -140,7 +145,7 @@ type concurrent struct {
 // run runs listener i and records how it left, even by runtime.Goexit.
 func (p *concurrent) run(i int) {
 	l := p.list[i]
-	if l.once && !claim(p.f.reg, p.f.name, l, p.after) {
+	if l.once && !claim(p.reg, p.name, l, p.after) {
 		return
 	}
 	var err error
@@ -155,11 +160,10 @@ func (p *concurrent) run(i int) {
 	returned = true
 }
 
-// call runs one listener, guarded. A Goexit in a listener of a goroutine of
-// the phase ends only that goroutine, and the phase records it (see run): the
-// guard marks no frame.
+// call runs one listener, guarded. A Goexit in it is recorded by run, and
+// for the last listener, which runs in the invoking goroutine, by the phase.
 func (p *concurrent) call(l *listener) (err error) {
-	g := guard{stage: stageOf(p.after), listener: l.name}
+	var g guard
 	defer g.recover(&err)
 	err = l.fn(p.ctx, p.payload)
 	g.returned = true
@@ -169,7 +173,7 @@ func (p *concurrent) call(l *listener) (err error) {
 // record sets listener i's error and, for the first failure of the before
 // phase, cancels the others.
 func (p *concurrent) record(i int, err error) {
-	name, l := p.f.name, p.list[i]
+	name, l := p.name, p.list[i]
 	switch {
 	case err == nil, !p.after && p.stoppedEarly(err):
 	case p.after:
@@ -191,7 +195,7 @@ func (p *concurrent) record(i int, err error) {
 // the phase's error is that other listener's, not this one's.
 func (p *concurrent) stoppedEarly(err error) bool {
 	cause := context.Cause(p.ctx)
-	if cause == nil || p.f.ctx.Err() != nil {
+	if cause == nil || p.parent.Err() != nil {
 		return false
 	}
 	return matches(err, cause) || matches(err, context.Canceled)

@@ -113,12 +113,13 @@ func WithObserver(o Observer) Option {
 }
 
 // WithMaxDepth sets the nesting limit: a top-level invocation has depth 1,
-// one made with the ctx a stage received has its parent's depth plus one, and
-// an invocation deeper than n fails with [ErrDepthExceeded]. The default is
-// [DefaultMaxDepth]. n < 1 panics.
+// one made with the ctx a stage (or the observer) received has its parent's
+// depth plus one, and an invocation deeper than n fails with
+// [ErrDepthExceeded]. The default is [DefaultMaxDepth]. n < 1 or n >
+// [MaxDepthLimit] panics.
 func WithMaxDepth(n int) Option {
-	if n < 1 {
-		setupPanic("WithMaxDepth: limit %d < 1", n)
+	if n < 1 || n > MaxDepthLimit {
+		setupPanic("WithMaxDepth: limit %d outside 1..%d", n, MaxDepthLimit)
 	}
 	return func(c *config) { c.maxDepth = n }
 }
@@ -142,7 +143,7 @@ func (r *Registry) maxDepth() int {
 // frame.settle).
 func (r *Registry) handleError(err error) {
 	var herr error
-	g := guard{stage: StageNone}
+	var g guard
 	defer func() {
 		if herr != nil {
 			slog.Default().Error("actions: error handler did not return", "panic", herr, "err", errorString(err))
