@@ -2,11 +2,16 @@ package actions
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -94,4 +99,258 @@ func TestRecorder(t *testing.T) {
 	rec.add("a")
 	require.Equal(t, "b a", rec.trace())
 	require.Equal(t, "a b", rec.sorted())
+}
+
+// waitBound bounds every wait on the library in the tests of hostile user
+// code: ample on a loaded machine under -race, so that reaching it means a
+// hang, which then fails the test instead of hanging the run.
+const waitBound = 5 * time.Second
+
+// within runs fn in a goroutine of its own and returns what it returned. If
+// fn panics, calls runtime.Goexit or has not returned within waitBound, it
+// fails the test and reports false; a fn that hangs is left running.
+func within[T any](t testing.TB, what string, fn func() T) (T, bool) {
+	t.Helper()
+	type result struct {
+		v        T
+		returned bool
+		panicked any
+	}
+	ch := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			if !r.returned {
+				r.panicked = recover()
+			}
+			ch <- r
+		}()
+		r.v = fn()
+		r.returned = true
+	}()
+	var zero T
+	select {
+	case r := <-ch:
+		switch {
+		case r.returned:
+			return r.v, true
+		case r.panicked != nil:
+			t.Errorf("%s panicked: %s", what, safeSprint(r.panicked))
+		default:
+			t.Errorf("%s called runtime.Goexit", what)
+		}
+		return zero, false
+	case <-time.After(waitBound):
+		t.Errorf("%s did not return within %v", what, waitBound)
+		return zero, false
+	}
+}
+
+// safeSprint formats v with %v, or names its type when formatting it panics.
+func safeSprint(v any) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = fmt.Sprintf("a value of type %T that cannot be printed", v)
+		}
+	}()
+	return fmt.Sprint(v)
+}
+
+// panicValue runs fn and returns what it panicked with, if it did.
+func panicValue(fn func()) (v any, panicked bool) {
+	defer func() {
+		if panicked {
+			v = recover()
+		}
+	}()
+	panicked = true
+	fn()
+	panicked = false
+	return nil, false
+}
+
+// assertSetupPanic checks that a call panicked as a programmer error does:
+// with a message prefixed "actions: ".
+func assertSetupPanic(t testing.TB, what string, v any, panicked bool) {
+	t.Helper()
+	if !panicked {
+		t.Errorf("%s did not panic", what)
+		return
+	}
+	var msg string
+	switch v := v.(type) {
+	case string:
+		msg = v
+	case error:
+		msg = v.Error()
+	default:
+		t.Errorf("%s panicked with %T %s, not a message", what, v, safeSprint(v))
+		return
+	}
+	if !strings.HasPrefix(msg, "actions: ") {
+		t.Errorf("%s panicked with %q, not a message prefixed \"actions: \"", what, msg)
+	}
+}
+
+// awaitFuture waits up to waitBound for fut and returns its outcome, or
+// reports false after failing the test.
+func awaitFuture[R any](t testing.TB, fut *Future[R]) (res R, err error, ok bool) {
+	t.Helper()
+	select {
+	case <-fut.Done():
+		res, err = fut.Result()
+		return res, err, true
+	case <-time.After(waitBound):
+		t.Errorf("the future did not complete within %v", waitBound)
+		return res, nil, false
+	}
+}
+
+// awaitChan waits up to waitBound for ch to receive or be closed, or
+// reports false after failing the test.
+func awaitChan[T any](t testing.TB, ch <-chan T, what string) (v T, ok bool) {
+	t.Helper()
+	select {
+	case v = <-ch:
+		return v, true
+	case <-time.After(waitBound):
+		t.Errorf("%s: nothing within %v", what, waitBound)
+		return v, false
+	}
+}
+
+// closeWithin closes r with a ctx that gives up after d.
+func closeWithin(r *Registry, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return r.Close(ctx)
+}
+
+// hookObserver is an Observer and InFlightObserver that calls its funcs,
+// those that are set.
+type hookObserver struct {
+	begin   func(ctx context.Context, inv Invocation) context.Context
+	end     func(ctx context.Context, inv Invocation, out Outcome)
+	inBegin func(ctx context.Context, inv Invocation)
+	inEnd   func(ctx context.Context, inv Invocation)
+}
+
+func (o hookObserver) InvocationBegin(ctx context.Context, inv Invocation) context.Context {
+	if o.begin != nil {
+		if c := o.begin(ctx, inv); c != nil {
+			return c
+		}
+	}
+	return ctx
+}
+
+func (o hookObserver) InvocationEnd(ctx context.Context, inv Invocation, out Outcome) {
+	if o.end != nil {
+		o.end(ctx, inv, out)
+	}
+}
+
+func (o hookObserver) InFlightBegin(ctx context.Context, inv Invocation) {
+	if o.inBegin != nil {
+		o.inBegin(ctx, inv)
+	}
+}
+
+func (o hookObserver) InFlightEnd(ctx context.Context, inv Invocation) {
+	if o.inEnd != nil {
+		o.inEnd(ctx, inv)
+	}
+}
+
+// errFacts is what inspecting an invocation's error found.
+type errFacts struct {
+	msg                                         string
+	failed, aborted, canceled, goexit, panicked bool
+	depth, closed, pending                      bool
+	isError                                     bool  // errors.As reached an *Error
+	stage                                       Stage // that *Error's
+}
+
+// absentError is an error type no invocation's error contains: errors.As
+// with it walks the whole tree.
+type absentError struct{}
+
+func (*absentError) Error() string { return "absent" }
+
+// inspect examines err with every tool a caller has (its message,
+// errors.Is with sentinels and with context.Canceled, errors.As), within
+// waitBound and without letting a panic through; it reports false, after
+// failing the test, if any of them panicked or hung.
+func inspect(t testing.TB, err error) (errFacts, bool) {
+	t.Helper()
+	return within(t, "inspecting the error", func() errFacts {
+		f := errFacts{
+			msg:      err.Error(),
+			failed:   errors.Is(err, ErrFailed),
+			aborted:  errors.Is(err, ErrAborted),
+			canceled: errors.Is(err, context.Canceled),
+			goexit:   errors.Is(err, ErrGoexit),
+			panicked: errors.Is(err, ErrPanicked),
+			depth:    errors.Is(err, ErrDepthExceeded),
+			closed:   errors.Is(err, ErrClosed),
+			pending:  errors.Is(err, ErrPending),
+		}
+		var e *Error
+		if errors.As(err, &e) {
+			f.isError, f.stage = true, e.Stage
+		}
+		var absent *absentError
+		errors.As(err, &absent)
+		return f
+	})
+}
+
+// childEnv names the environment variable that makes a re-executed test
+// binary run one case, named by its value.
+const childEnv = "ACTIONS_CHILD"
+
+// childOK is what a child prints when its case passed.
+const childOK = "actions child case passed: "
+
+// inChild runs fn as the test t in a child process: the test binary
+// re-executed with only t selected, its environment extended by env. A case
+// whose failure could crash the process (a fatal stack overflow, a panic in
+// a goroutine the library started) or leave a goroutine spinning runs there,
+// so that the failure is reported, with the child's output, by the test
+// alone. In the child, inChild runs fn.
+func inChild(t *testing.T, env []string, fn func(t *testing.T)) {
+	t.Helper()
+	switch os.Getenv(childEnv) {
+	case t.Name():
+		fn(t)
+		if !t.Failed() {
+			fmt.Println(childOK + t.Name())
+		}
+		return
+	case "":
+	default:
+		t.Skip("the child process of another case")
+	}
+	var pattern []string
+	for _, elem := range strings.Split(t.Name(), "/") {
+		pattern = append(pattern, "^"+regexp.QuoteMeta(elem)+"$")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0],
+		"-test.run="+strings.Join(pattern, "/"), "-test.count=1", "-test.v", "-test.timeout=45s")
+	cmd.Env = append(append(os.Environ(), childEnv+"="+t.Name()), env...)
+	out, err := cmd.CombinedOutput()
+	output := string(out)
+	if len(output) > 8000 { // a crash dumps every goroutine: keep its start and the end
+		output = output[:5000] + "\n...\n" + output[len(output)-3000:]
+	}
+	switch {
+	case ctx.Err() != nil:
+		t.Errorf("the child process did not finish within its deadline; output:\n%s", output)
+	case err != nil:
+		t.Errorf("the child process failed (%v); output:\n%s", err, output)
+	case !strings.Contains(string(out), childOK+t.Name()):
+		t.Errorf("the child process did not run the case; output:\n%s", output)
+	}
 }

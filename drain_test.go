@@ -1,0 +1,235 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// drainKey is the key of a value a stage adds to its ctx before passing it on.
+type drainKey struct{}
+
+func TestDrain(t *testing.T) {
+	// A Close made from inside a stage stops new invocations and returns at
+	// once, without waiting: the invocation it is made from cannot end before
+	// its stage returns, so waiting for it would wait for ever. The
+	// invocation goes on and completes normally; a Close from outside waits
+	// for it as usual.
+	ctxs := []struct {
+		name   string
+		derive func(context.Context) context.Context
+	}{
+		{"its ctx", func(ctx context.Context) context.Context { return ctx }},
+		{"a ctx derived from it", func(ctx context.Context) context.Context {
+			return context.WithValue(ctx, drainKey{}, "v")
+		}},
+	}
+	stages := []struct {
+		name  string
+		setup func(t *testing.T, closeInside func(context.Context)) *Registry
+	}{
+		{"the body", func(t *testing.T, closeInside func(context.Context)) *Registry {
+			r := New()
+			mustRegister(t, r, "A", func(ctx context.Context, _ any) (any, error) {
+				closeInside(ctx)
+				return "res", nil
+			})
+			return r
+		}},
+		{"a before-listener", func(t *testing.T, closeInside func(context.Context)) *Registry {
+			r := New()
+			mustRegister(t, r, "A", func(context.Context, any) (any, error) { return "res", nil })
+			r.AddListener("beforeA", func(ctx context.Context, _ any) error {
+				closeInside(ctx)
+				return nil
+			})
+			return r
+		}},
+		{"an after-listener", func(t *testing.T, closeInside func(context.Context)) *Registry {
+			r := New()
+			mustRegister(t, r, "A", func(context.Context, any) (any, error) { return "res", nil })
+			r.AddListener("afterA", func(ctx context.Context, _ any) error {
+				closeInside(ctx)
+				return nil
+			})
+			return r
+		}},
+		{"the observer's InvocationEnd", func(t *testing.T, closeInside func(context.Context)) *Registry {
+			r := New(WithObserver(hookObserver{end: func(ctx context.Context, inv Invocation, _ Outcome) {
+				if inv.Action == "A" {
+					closeInside(ctx)
+				}
+			}}))
+			mustRegister(t, r, "A", func(context.Context, any) (any, error) { return "res", nil })
+			return r
+		}},
+	}
+	for _, st := range stages {
+		for _, c := range ctxs {
+			t.Run(fmt.Sprintf("Concurrency: Close from inside %s, with %s, returns at once and the invocation completes", st.name, c.name), func(t *testing.T) {
+				t.Parallel()
+				var r *Registry
+				closed := make(chan error, 1)
+				var calledClose atomic.Bool
+				closeInside := func(ctx context.Context) {
+					if calledClose.CompareAndSwap(false, true) {
+						closed <- r.Close(c.derive(ctx))
+					}
+				}
+				r = st.setup(t, closeInside)
+				// Cancelled when the test ends, so that a Close that waits
+				// for its own invocation gives up then.
+				ictx, cancel := context.WithCancel(context.Background())
+				t.Cleanup(cancel)
+				fut := r.InvokeAction(ictx, "A", nil)
+
+				err, ok := awaitChan(t, closed, "Close from inside "+st.name)
+				require.True(t, ok, "Close from inside the invocation waited for it")
+				assert.NoError(t, err, "Close from inside the invocation")
+				res, err, ok := awaitFuture(t, fut)
+				require.True(t, ok)
+				assert.Equal(t, "res", res)
+				assert.NoError(t, err)
+
+				if out, ok := callWithin(t, r, context.Background(), "A", nil); ok {
+					assert.ErrorIs(t, out.err, ErrClosed, "an invocation after Close")
+				}
+				assert.NoError(t, closeWithin(r, waitBound), "Close from outside afterwards")
+			})
+		}
+	}
+
+	t.Run("Aborting and errors: Close(nil) panics and leaves an idle registry open", func(t *testing.T) {
+		t.Parallel()
+		r := New()
+		mustRegister(t, r, "A", func(context.Context, any) (any, error) { return "res", nil })
+		v, panicked := panicValue(func() { r.Close(nil) })
+		assertSetupPanic(t, "Close(nil)", v, panicked)
+		if out, ok := callWithin(t, r, context.Background(), "A", nil); ok {
+			assert.NoError(t, out.err, "a Call after Close(nil)")
+			assert.Equal(t, "res", out.res)
+		}
+	})
+
+	t.Run("Aborting and errors: Close(nil) panics and leaves a busy registry open", func(t *testing.T) {
+		t.Parallel()
+		r := New()
+		entered, release := make(chan struct{}), make(chan struct{})
+		var bodies atomic.Int32
+		mustRegister(t, r, "A", func(context.Context, any) (any, error) {
+			if bodies.Add(1) == 1 {
+				close(entered)
+				<-release
+			}
+			return "res", nil
+		})
+		fut := r.InvokeAction(context.Background(), "A", nil)
+		defer func() {
+			close(release)
+			awaitFuture(t, fut)
+		}()
+		_, ok := awaitChan(t, entered, "the body")
+		require.True(t, ok)
+		v, panicked := panicValue(func() { r.Close(nil) })
+		assertSetupPanic(t, "Close(nil)", v, panicked)
+		if out, ok := callWithin(t, r, context.Background(), "A", nil); ok {
+			assert.NoError(t, out.err, "a Call after Close(nil)")
+			assert.Equal(t, "res", out.res)
+		}
+	})
+
+	// InFlight counts each invocation in flight once: a sum that can see an
+	// invocation that has ended together with one that began after it
+	// counts one invocation twice.
+	t.Run("Blocking, de-duplication, in flight: InFlight never counts more invocations than are in flight", func(t *testing.T) {
+		r := New()
+		var sawSelfMissing atomic.Bool
+		mustRegister(t, r, "A", func(context.Context, any) (any, error) {
+			if r.InFlight("A") < 1 {
+				sawSelfMissing.Store(true)
+			}
+			return nil, nil
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		// Pollers enough to keep every core busy, so that the scheduler
+		// also preempts them in the middle of an InFlight.
+		pollers := runtime.GOMAXPROCS(0)
+		stop := make(chan struct{})
+		polled := make(chan int, pollers)
+		for range pollers {
+			go func() {
+				most := 0
+				for {
+					select {
+					case <-stop:
+						polled <- most
+						return
+					default:
+					}
+					most = max(most, r.InFlight("A"))
+				}
+			}()
+		}
+		stopPolling := func() (most int) {
+			close(stop)
+			for range pollers {
+				most = max(most, <-polled)
+			}
+			return most
+		}
+		n := 0
+		start := time.Now()
+		// One invocation at a time, alternately in a goroutine of its own
+		// and in this one, for a few seconds at most.
+		for ; n < drainInFlightRounds && time.Since(start) < 4*time.Second; n++ {
+			var err error
+			if n%2 == 0 {
+				_, err = r.InvokeAction(ctx, "A", nil).Wait(ctx)
+			} else {
+				_, err = r.Call(ctx, "A", nil)
+			}
+			if err != nil {
+				stopPolling()
+				t.Fatalf("invocation %d: %v", n, err)
+			}
+		}
+		most := stopPolling()
+		t.Logf("%d invocations", n)
+		assert.LessOrEqual(t, most, 1, "InFlight with at most one invocation in flight")
+		assert.False(t, sawSelfMissing.Load(), "a body saw InFlight not count its own invocation")
+		assert.Zero(t, r.InFlight("A"))
+	})
+}
+
+// drainInFlightRounds is how many invocations the InFlight test makes, if
+// it has time.
+const drainInFlightRounds = 1_000_000
+
+// BenchmarkClosedReject measures the rejection of an invocation by a closed
+// registry, which must not depend on how many actions it holds.
+func BenchmarkClosedReject(b *testing.B) {
+	for _, n := range []int{1, 100_000} {
+		b.Run("actions="+strconv.Itoa(n), func(b *testing.B) {
+			r := New()
+			body := func(context.Context, any) (any, error) { return nil, nil }
+			for i := range n {
+				mustRegister(b, r, "A"+strconv.Itoa(i), body)
+			}
+			require.NoError(b, r.Close(context.Background()))
+			ctx := context.Background()
+			_, err := r.Call(ctx, "A0", nil)
+			require.ErrorIs(b, err, ErrClosed)
+			for b.Loop() {
+				r.Call(ctx, "A0", nil)
+			}
+		})
+	}
+}
