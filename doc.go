@@ -219,7 +219,9 @@
 // a tracing adapter can start a span there. The observer's methods receive the
 // invocation's context: an invocation they make with it (an audit action,
 // say) is nested in the one observed, and the depth limit stops an observer
-// that observes its own invocations. [SlogObserver] logs with log/slog.
+// that observes its own invocations. (An invocation made with the context of
+// one the depth limit rejected fails at once with [ErrDepthExceeded], unseen
+// by the observer, so that one invoking on every end cannot nest for ever.) [SlogObserver] logs with log/slog.
 // Several observers (logging, metrics, tracing) are given with several
 // [WithObserver] options; they unwind in reverse order, like deferred calls.
 // Without an observer, observation costs nothing.

@@ -164,8 +164,15 @@ type PanicError struct {
 }
 
 // Error returns "actions: panic: <value>"; the stack is in Stack. A panic in
-// the value's own Error or String method is reported in the message.
-func (p *PanicError) Error() string { return fmt.Sprintf("actions: panic: %v", p.Value) }
+// the value's own Error or String method is reported in the message, and so
+// is an error value that cannot be inspected safely (see Unwrap).
+func (p *PanicError) Error() string {
+	msg := "actions: panic: " + printable(p.Value)
+	if u, ok := p.err.(*unusableError); ok {
+		msg += " (" + strings.TrimPrefix(u.Error(), "actions: ") + ")"
+	}
+	return msg
+}
 
 // Is reports whether target is ErrPanicked.
 func (p *PanicError) Is(target error) bool { return target == ErrPanicked }

@@ -165,6 +165,18 @@ func (u *unusableError) Error() string {
 	return "actions: unusable error of type " + u.typ + ": " + u.why
 }
 
-// errorString returns err.Error(), or what fmt makes of a panic in it: the
-// library calls it on errors from user code.
-func errorString(err error) string { return fmt.Sprint(err) }
+// errorString returns err.Error(): the library calls it on errors from user
+// code, whose Error method is user code (see printable).
+func errorString(err error) string { return printable(err) }
+
+// printable returns fmt's %v of v, which contains one panic in v's Error or
+// String method; a value that panics again while fmt reports that (a panic
+// with itself) is named by its type.
+func printable(v any) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = fmt.Sprintf("%%!v(PANIC=%T)", v)
+		}
+	}()
+	return fmt.Sprint(v)
+}

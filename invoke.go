@@ -50,6 +50,9 @@ func (r *Registry) Call(ctx context.Context, name string, payload any) (any, err
 // nil and invoke looks it up.
 func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload any, out *outcome) (any, error) {
 	parent := parentNest(ctx)
+	if parent != nil && parent.depth > r.maxDepth() {
+		return r.beyondLimit(name, parent.depth+1, out)
+	}
 	if obs := r.cfg.observer; obs != nil {
 		f := r.heapFrame(ctx, name, parent, out)
 		f.obs = &observation{obs: obs}
@@ -66,6 +69,25 @@ func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload an
 	}
 	f.ctx = r.frameless(ctx, parent)
 	return f.invoke(payload, e, s)
+}
+
+// beyondLimit fails an invocation made with the ctx of one that the depth
+// limit itself rejected (by its observer, say), without showing it to the
+// observer: an observer that invokes on every end would otherwise nest one
+// level deeper with every rejection, for ever.
+func (r *Registry) beyondLimit(name string, depth int, out *outcome) (any, error) {
+	err := depthError(name, depth, r.maxDepth())
+	if out != nil {
+		out.complete(nil, err)
+		if !out.closedAtCall {
+			r.unspawn()
+		}
+	}
+	return nil, err
+}
+
+func depthError(name string, depth, limit int) *Error {
+	return &Error{Action: name, Kind: ErrDepthExceeded, Err: fmt.Errorf("depth %d, limit %d", depth, limit)}
 }
 
 // heapFrame returns the frame of an invocation that descendants may need to
@@ -158,7 +180,7 @@ func (f *frame) find(s *snapshot) (*action, error) {
 		return nil, stopped(f.name, StageNone, context.Cause(f.ctx))
 	}
 	if limit := f.reg.maxDepth(); f.depth > limit {
-		return nil, &Error{Action: f.name, Kind: ErrDepthExceeded, Err: fmt.Errorf("depth %d, limit %d", f.depth, limit)}
+		return nil, depthError(f.name, f.depth, limit)
 	}
 	if s == nil || s.act == nil {
 		return nil, &Error{Action: f.name, Kind: ErrActionNotFound}
