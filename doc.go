@@ -32,7 +32,9 @@
 //
 // Listeners, replacements and blocks are kept by name: they may be added
 // before the action is registered, and they stay when it is unregistered and
-// apply again if it is registered again.
+// apply again if it is registered again. A name with nothing left on it costs
+// nothing: once no invocation or typed handle uses it, it is forgotten after
+// the next garbage collection.
 //
 // # Lifecycle
 //

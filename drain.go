@@ -95,18 +95,21 @@ func (r *Registry) wakeClose() {
 // its start.
 func (r *Registry) running() int64 {
 	var n int64
-	r.entries.Range(func(_, v any) bool {
-		e := v.(*entry)
-		n -= e.running.ends() + e.both.ends()
-		return true
-	})
+	r.eachEntry(func(e *entry) { n -= e.running.ends() + e.both.ends() })
 	n += r.spawned.Load()
-	r.entries.Range(func(_, v any) bool {
-		e := v.(*entry)
-		n += e.running.starts() + e.both.starts()
+	r.eachEntry(func(e *entry) { n += e.running.starts() + e.both.starts() })
+	return n
+}
+
+// eachEntry calls fn with every live entry. An entry that invocations use is
+// live: they hold it.
+func (r *Registry) eachEntry(fn func(*entry)) {
+	r.entries.Range(func(name, _ any) bool {
+		if e := r.lookup(name.(string)); e != nil {
+			fn(e)
+		}
 		return true
 	})
-	return n
 }
 
 // spawn starts an InvokeAction's goroutine. Whether the registry was closed

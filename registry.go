@@ -2,8 +2,10 @@ package actions
 
 import (
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"weak"
 )
 
 // DefaultMaxDepth is the nesting limit of a registry made without
@@ -34,10 +36,14 @@ const MaxDepthLimit = 10_000
 type Registry struct {
 	cfg config // set by New, read-only after
 
-	// entries maps a name to its *entry. An entry is created by the first
-	// writer that names it and never removed, so that listeners,
-	// replacements and blocks outlive an unregistration. Invoking an
-	// unknown name does not create one.
+	// entries maps a name to its entry: the *entry while something is
+	// registered under the name (so that listeners, replacements and blocks
+	// outlive an unregistration), else a weak.Pointer[entry]. An entry with
+	// nothing registered is kept alive only by those who use it (invocations
+	// in progress, typed handles), so that a name with nothing left on it
+	// costs nothing: once the entry is collected, a cleanup removes its name.
+	// There is at most one live entry per name. Invoking an unknown name
+	// does not create one.
 	entries sync.Map
 
 	mu sync.Mutex // serialises writers; guards drained and entries' snapshots on write
@@ -173,6 +179,9 @@ type entry struct {
 
 	dmu     sync.Mutex         // guards pending
 	pending map[string]*flight // de-duplication: in-flight invocation by key
+
+	weak weak.Pointer[entry] // to itself, what entries holds while held is false
+	held bool                // entries holds the entry itself; guarded by Registry.mu
 }
 
 // snapshot is immutable once published: writers build a new one.
@@ -184,12 +193,21 @@ type snapshot struct {
 	blocks       []*block
 }
 
+// empty reports whether nothing is registered under the name.
+func (s *snapshot) empty() bool {
+	return s.act == nil && len(s.before) == 0 && len(s.after) == 0 && len(s.replacements) == 0 && len(s.blocks) == 0
+}
+
 // lookup returns the entry of name, or nil.
 func (r *Registry) lookup(name string) *entry {
-	if e, ok := r.entries.Load(name); ok {
-		return e.(*entry)
+	v, ok := r.entries.Load(name)
+	if !ok {
+		return nil
 	}
-	return nil
+	if e, ok := v.(*entry); ok {
+		return e
+	}
+	return v.(weak.Pointer[entry]).Value()
 }
 
 // write applies f to a copy of name's snapshot and publishes the result,
@@ -205,18 +223,44 @@ func (r *Registry) write(name string, f func(s *snapshot) bool) bool {
 		return false
 	}
 	e.snap.Store(&s)
+	if held := !s.empty(); held != e.held { // the registry holds what is registered
+		e.held = held
+		if held {
+			r.entries.Store(name, e)
+		} else {
+			r.entries.Store(name, e.weak)
+		}
+	}
 	return true
 }
 
-// entryLocked returns name's entry, creating it; r.mu must be held.
+// entryLocked returns name's entry, creating it; r.mu must be held. A new
+// entry is held weakly until something is registered in it.
 func (r *Registry) entryLocked(name string) *entry {
 	e := r.lookup(name)
 	if e == nil {
 		e = &entry{name: name}
 		e.snap.Store(&snapshot{})
-		r.entries.Store(name, e)
+		e.weak = weak.Make(e)
+		r.entries.Store(name, e.weak)
+		runtime.AddCleanup(e, forget, forgetArgs{reg: weak.Make(r), name: name, entry: e.weak})
 	}
 	return e
+}
+
+// forgetArgs says which name of which registry a collected entry had.
+type forgetArgs struct {
+	reg   weak.Pointer[Registry]
+	name  string
+	entry weak.Pointer[entry]
+}
+
+// forget removes the name of a collected entry, unless a new entry has taken
+// it since.
+func forget(a forgetArgs) {
+	if r := a.reg.Value(); r != nil {
+		r.entries.CompareAndDelete(a.name, a.entry)
+	}
 }
 
 // entry returns name's entry, creating it: for typed handles, which keep it
