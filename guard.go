@@ -108,36 +108,18 @@ func (w *errWalk) visit(err error) bool {
 			w.bad = fmt.Sprintf("its tree has more than %d errors, or a cycle", maxErrorNodes)
 			return false
 		}
-		if w.cmp && err == w.target {
+		if w.cmp && err == w.target || w.ownMatch(err) {
 			w.found = true
 			if !w.full {
 				return false
 			}
 		}
-		switch e := err.(type) {
-		case *Error:
-			if w.target == ErrAborted { // answered when e was made
-				w.found = w.found || e.Kind == ErrAborted || e.aborts
-				return w.full || !w.found
-			}
-			if e.Kind != nil && e.Kind == w.target {
-				w.found = true
-				return w.full
-			}
-			err = e.Err
+		if e, ok := err.(*Error); ok && w.target != ErrAborted {
+			err = e.Err // an invocation's error: its cause, screened when it was made
 			continue
-		case *PanicError:
-			// Its error was screened when it was made.
-			w.found = w.found || w.target == ErrPanicked
-			return w.full || !w.found
-		case *unusableError:
-			return true
 		}
-		if x, ok := err.(interface{ Is(error) bool }); ok && x.Is(w.target) {
-			w.found = true
-			if !w.full {
-				return false
-			}
+		if w.own(err) {
+			return true // answered by ownMatch
 		}
 		switch e := err.(type) {
 		case interface{ Unwrap() error }:
@@ -154,6 +136,35 @@ func (w *errWalk) visit(err error) bool {
 		}
 	}
 	return true
+}
+
+// own reports whether err is one of the library's errors, which were screened
+// when they were made and answer ownMatch without a walk.
+func (w *errWalk) own(err error) bool {
+	switch err.(type) {
+	case *Error, *PanicError, *unusableError:
+		return true
+	}
+	return false
+}
+
+// ownMatch reports whether err matches the target: by the answers of the
+// library's own errors, else by err's Is method. Whether an [*Error] matches
+// ErrAborted was found when it was made.
+func (w *errWalk) ownMatch(err error) bool {
+	switch e := err.(type) {
+	case *Error:
+		if w.target == ErrAborted {
+			return e.Kind == ErrAborted || e.aborts
+		}
+		return e.Kind != nil && e.Kind == w.target
+	case *PanicError:
+		return w.target == ErrPanicked
+	case *unusableError:
+		return false
+	}
+	x, ok := err.(interface{ Is(error) bool })
+	return ok && x.Is(w.target)
 }
 
 // unusableError stands in for an error from user code that the library cannot

@@ -97,7 +97,7 @@ func (r *Registry) heapFrame(ctx context.Context, name string, parent *nest, out
 	if parent != nil {
 		f.depth, f.parent = parent.depth+1, parent.frame
 	}
-	f.ctx = &nest{Context: ctx, reg: r, depth: f.depth, frame: f}
+	f.ctx = newNest(ctx, r, f.depth, f)
 	return f
 }
 

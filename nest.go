@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"sync/atomic"
+	"time"
 )
 
 // nest is the context.Context every stage of an invocation receives, and the
@@ -18,6 +19,10 @@ import (
 // allocation.
 type nest struct {
 	context.Context
+	// inner is Context with the nests directly under it skipped: they add
+	// nothing to a context but themselves, so the context's methods go
+	// straight to inner, in constant time however deep the nesting.
+	inner context.Context
 	reg   *Registry
 	depth int
 	// frame is the innermost frame a descendant may read (for the observer's
@@ -30,6 +35,15 @@ type nest struct {
 	never bool
 }
 
+// newNest returns a nest of r over ctx at depth.
+func newNest(ctx context.Context, r *Registry, depth int, f *frame) *nest {
+	n := &nest{Context: ctx, inner: ctx, reg: r, depth: depth, frame: f}
+	if under, ok := ctx.(*nest); ok {
+		n.inner, n.never = under.inner, under.never
+	}
+	return n
+}
+
 type nestKey struct{}
 
 // Value returns the nest itself for nestKey, else the wrapped context's value.
@@ -37,8 +51,12 @@ func (n *nest) Value(key any) any {
 	if key == (nestKey{}) {
 		return n
 	}
-	return n.Context.Value(key)
+	return n.inner.Value(key)
 }
+
+func (n *nest) Done() <-chan struct{}                   { return n.inner.Done() }
+func (n *nest) Err() error                              { return n.inner.Err() }
+func (n *nest) Deadline() (deadline time.Time, ok bool) { return n.inner.Deadline() }
 
 // done reports whether the nest's context is done, without asking it when it
 // never can be.
@@ -73,8 +91,8 @@ func (r *Registry) tops() *topNests {
 		return t
 	}
 	t := &topNests{
-		background: nest{Context: context.Background(), reg: r, depth: 1, never: true},
-		todo:       nest{Context: context.TODO(), reg: r, depth: 1, never: true},
+		background: nest{Context: context.Background(), inner: context.Background(), reg: r, depth: 1, never: true},
+		todo:       nest{Context: context.TODO(), inner: context.TODO(), reg: r, depth: 1, never: true},
 	}
 	if r.top.CompareAndSwap(nil, t) {
 		return t
@@ -91,16 +109,16 @@ func (r *Registry) frameless(ctx context.Context, parent *nest) *nest {
 	case parent == nil && ctx == context.TODO():
 		return &r.tops().todo
 	case parent == nil:
-		return &nest{Context: ctx, reg: r, depth: 1}
+		return newNest(ctx, r, 1, nil)
 	case ctx == context.Context(parent) && parent.reg == r:
 		if c := parent.child.Load(); c != nil {
 			return c
 		}
-		c := &nest{Context: parent, reg: r, depth: parent.depth + 1, frame: parent.frame, never: parent.never}
+		c := newNest(parent, r, parent.depth+1, parent.frame)
 		if parent.child.CompareAndSwap(nil, c) {
 			return c
 		}
 		return parent.child.Load() // made by a concurrent invocation: the same
 	}
-	return &nest{Context: ctx, reg: r, depth: parent.depth + 1, frame: parent.frame}
+	return newNest(ctx, r, parent.depth+1, parent.frame)
 }

@@ -109,7 +109,7 @@ func (f *frame) begin(payload any) {
 	}
 	f.reg.observe(f, f.name, func() {
 		if c := o.obs.InvocationBegin(f.ctx, o.info); c != nil && c != context.Context(f.ctx) {
-			f.ctx = &nest{Context: c, reg: f.reg, depth: f.depth, frame: f}
+			f.ctx = newNest(c, f.reg, f.depth, f)
 		}
 	})
 }
