@@ -30,14 +30,14 @@ type frame struct {
 	shared bool    // this invocation shared another's flight
 
 	// The outcome, for settle.
-	returned bool      // the lifecycle returned: if not, user code called runtime.Goexit
-	stage    Stage     // the stage of the user code running, for a Goexit's error
-	listener *listener // the listener running in this goroutine, if any, likewise
-	exit     error     // the error of a concurrent phase ended by a Goexit in it
-	inAfter   bool    // the after phase had begun: res stands
-	res       any     // the body's result
-	err       error   // the invocation's error
-	afterErrs []error // the after phase's failures, for the error handler
+	returned  bool      // the lifecycle returned: if not, user code called runtime.Goexit
+	stage     Stage     // the stage of the user code running, for a Goexit's error
+	listener  *listener // the listener running in this goroutine, if any, likewise
+	exit      error     // the error of a concurrent phase ended by a Goexit in it
+	inAfter   bool      // the after phase had begun: res stands
+	res       any       // the body's result
+	err       error     // the invocation's error
+	afterErrs []error   // the after phase's failures, for the error handler
 
 	obs *observation // set only when the registry has an observer
 }
