@@ -50,7 +50,7 @@ func (f *frame) match(b *block, payload any) (ok bool, err error) {
 	if b.match == nil {
 		return true, nil
 	}
-	f.stage = StageBlock
+	f.enter(StageBlock)
 	var g guard
 	defer g.recover(&err)
 	ok = b.match(payload)

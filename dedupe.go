@@ -117,7 +117,7 @@ func (f *frame) finishFlight(val any, err error) {
 }
 
 func (f *frame) callKey(key func(any) (string, error), payload any) (k string, err error) {
-	f.stage = StageKey
+	f.enter(StageKey)
 	var g guard
 	defer g.recover(&err)
 	k, err = key(payload)

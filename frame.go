@@ -161,3 +161,7 @@ func (f *frame) endInFlight() {
 		f.inFlightEnd()
 	}
 }
+
+// enter records the stage whose user code the invocation's goroutine runs
+// next, for the error of a Goexit in it (see goexited).
+func (f *frame) enter(stage Stage) { f.stage, f.listener = stage, nil }

@@ -84,7 +84,7 @@ func (l *observerList) InFlightEnd(ctx context.Context, inv Invocation) {
 // when there is one, is the invocation's frame, whose stage a Goexit reports.
 func (r *Registry) observe(f *frame, action string, fn func()) {
 	if f != nil {
-		f.stage, f.listener = StageObserver, nil
+		f.enter(StageObserver)
 	}
 	var err error
 	var g guard

@@ -54,7 +54,7 @@ func (f *frame) update(fn PayloadUpdate, payload any) (any, error) {
 }
 
 func (f *frame) callUpdate(fn PayloadUpdate, payload any) (p any, err error) {
-	f.stage = StageUpdate
+	f.enter(StageUpdate)
 	var g guard
 	defer g.recover(&err)
 	p, err = fn(f.ctx, payload)

@@ -58,7 +58,7 @@ var errCtxDone = errors.New("actions: context done")
 // a recover per listener costs a few nanoseconds each, a third of the
 // overhead of a chain of eight.
 func (f *frame) runListeners(list []*listener, from int, payload any, after bool) (i int, err error) {
-	f.stage = stageOf(after)
+	f.enter(stageOf(after))
 	var g guard
 	defer g.recover(&err)
 	ctx := f.ctx

@@ -71,7 +71,7 @@ func (f *frame) body(act *action, payload any) (any, error) {
 }
 
 func (f *frame) callBody(stack []*replacement, body Body, payload any) (res any, err error) {
-	f.stage = StageBody
+	f.enter(StageBody)
 	var g guard
 	defer g.recover(&err)
 	res, err = runLayer(f.ctx, stack, len(stack)-1, body, payload)
