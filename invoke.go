@@ -134,8 +134,20 @@ func (f *frame) invokeObserved(payload any, e *entry) (any, error) {
 	return f.res, f.err
 }
 
-// run is the lifecycle, one call per step (see "Lifecycle" in the package
-// documentation); the future completes in settle (step 10).
+// run is the lifecycle, one call per step of "Lifecycle" in the package
+// documentation:
+//
+//	0, 1  find           invoke.go   done ctx, depth limit, the action
+//	2     admit          drain.go    closed registry, typed payload check
+//	3     checkBlocks    block.go
+//	4     dedupe, share  dedupe.go
+//	5     update         payload.go
+//	6, 7  before         phase.go    (beginInFlight, frame.go, opens the window)
+//	8     body           replace.go
+//	9     after          phase.go
+//	10    settle         frame.go    deferred by invoke: the future completes
+//
+// Each call into user code goes through a guard (guard.go).
 func (f *frame) run(payload any, e *entry, s *snapshot) (any, error) {
 	act, err := f.find(s) // steps 0 and 1
 	if err != nil {
