@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,8 +19,8 @@ import (
 // action "A", whose every stage is present:
 //
 //	observer begin, block match, de-duplication key, payload update,
-//	before-listeners b1 b2, replacement, body, after-listeners a1 a2,
-//	error handler, observer end
+//	in-flight begin, before-listeners b1 b2, replacement, body,
+//	after-listeners a1 a2, error handler, in-flight end, observer end
 //
 // The fault always hits the first of its kind (b1, a1), so that the test
 // also sees what happens to the next one.
@@ -32,11 +34,13 @@ const (
 	fsBlock         = "block_match"
 	fsKey           = "dedupe_key"
 	fsUpdate        = "update"
+	fsInFlightBegin = "inflight_begin"
 	fsBefore        = "before"
 	fsReplacement   = "replacement"
 	fsBody          = "body"
 	fsAfter         = "after"
 	fsErrorHandler  = "error_handler"
+	fsInFlightEnd   = "inflight_end"
 	fsObserverEnd   = "observer_end"
 )
 
@@ -45,12 +49,25 @@ var faultTags = map[string]string{
 	fsBlock:         "block",
 	fsKey:           "key",
 	fsUpdate:        "update",
+	fsInFlightBegin: "inflight.begin",
 	fsBefore:        "b1",
 	fsReplacement:   "repl",
 	fsBody:          "body",
 	fsAfter:         "a1",
 	fsErrorHandler:  "handler",
+	fsInFlightEnd:   "inflight.end",
 	fsObserverEnd:   "obs.end",
+}
+
+// faultReturnsError holds the stages whose function returns an error. The
+// others (a block's match, a key function, the observer's methods, the error
+// handler) have none to return: an unusable error is their panic value.
+var faultReturnsError = map[string]bool{
+	fsUpdate:      true,
+	fsBefore:      true,
+	fsReplacement: true,
+	fsBody:        true,
+	fsAfter:       true,
 }
 
 // Faults of the fault matrix.
@@ -60,19 +77,41 @@ const (
 	ffBlocks = "blocks" // the stage blocks until its ctx is done, then returns its cause
 	ffCancel = "cancel" // the caller's ctx is cancelled while the stage runs, which then returns normally
 	ffClose  = "close"  // Close is called while the stage runs; the stage then invokes another action and returns normally
+	ffGoexit = "goexit" // the stage calls runtime.Goexit
+	// The stage returns an error the library cannot inspect safely, or
+	// panics with it where it has no error to return (see faultReturnsError).
+	ffIsPanics    = "error_is_panics"    // its Is method panics
+	ffUnwrapCycle = "error_unwrap_cycle" // its Unwrap method returns itself
 )
 
+// faultUnusable holds the error each unusable-error fault injects.
+var faultUnusable = map[string]error{
+	ffIsPanics:    panickyIsError{},
+	ffUnwrapCycle: &selfWrappingError{},
+}
+
 // faultTrace is the trace of an invocation of A in which every stage ran.
-const faultTrace = "obs.begin block key update b1 b2 repl body a1 a2 obs.end"
+const faultTrace = "obs.begin block key update inflight.begin b1 b2 repl body a1 a2 inflight.end obs.end"
 
 // faultUpTo is the trace of an invocation that stopped after the stage
-// tagged tag: every stage up to it, then the observer's end.
+// tagged tag: every stage up to it, then the in-flight window's end if it
+// had begun, then the observer's end.
 func faultUpTo(tag string) string {
 	i := strings.Index(faultTrace, " "+tag+" ")
 	if i < 0 {
 		panic("faultUpTo: unknown tag " + tag)
 	}
-	return faultTrace[:i+len(tag)+1] + " obs.end"
+	trace := faultTrace[:i+len(tag)+1]
+	if strings.Contains(trace, " inflight.begin") {
+		trace += " inflight.end"
+	}
+	return trace + " obs.end"
+}
+
+// handlerAfter is trace with the error handler run after the stage tagged
+// tag.
+func handlerAfter(trace, tag string) string {
+	return strings.Replace(trace, tag, tag+" handler", 1)
 }
 
 // faultRig is one cell of the matrix: a registry whose every stage of A calls
@@ -90,6 +129,7 @@ type faultRig struct {
 	handled   []error // what the error handler received
 	begins    int     // observer's begins for A
 	ends      int     // observer's ends for A
+	endRes    any     // the result InvocationEnd saw for A
 	endErr    error   // the error InvocationEnd saw for A
 }
 
@@ -121,6 +161,14 @@ func (g *faultRig) hit(ctx context.Context, stage string) error {
 		g.nestedErr = err
 		g.mu.Unlock()
 		return nil
+	case ffGoexit:
+		runtime.Goexit()
+		panic("runtime.Goexit returned")
+	case ffIsPanics, ffUnwrapCycle:
+		if faultReturnsError[stage] {
+			return faultUnusable[g.fault]
+		}
+		panic(faultUnusable[g.fault])
 	}
 	panic("unknown fault " + g.fault)
 }
@@ -139,9 +187,21 @@ func (g *faultRig) InvocationEnd(ctx context.Context, inv Invocation, out Outcom
 	if inv.Action == "A" {
 		g.mu.Lock()
 		g.ends++
-		g.endErr = out.Err
+		g.endRes, g.endErr = out.Result, out.Err
 		g.mu.Unlock()
 		_ = g.hit(ctx, fsObserverEnd)
+	}
+}
+
+func (g *faultRig) InFlightBegin(ctx context.Context, inv Invocation) {
+	if inv.Action == "A" {
+		_ = g.hit(ctx, fsInFlightBegin)
+	}
+}
+
+func (g *faultRig) InFlightEnd(ctx context.Context, inv Invocation) {
+	if inv.Action == "A" {
+		_ = g.hit(ctx, fsInFlightEnd)
 	}
 }
 
@@ -212,42 +272,64 @@ type faultWant struct {
 func (w faultWant) success() bool { return w.kind == nil && w.is == nil }
 
 // TestFault is the fault matrix: for every stage and fault, the documented
-// outcome (the package docs' Lifecycle, Aborting and errors, Concurrency and
-// Observability), a future that completes, and no goroutine left behind
-// (each cell runs in a synctest bubble, which fails on a goroutine that
-// stays blocked). Each cell runs through Call and through InvokeAction.
+// outcome (the package docs' Lifecycle, Aborting and errors, User code that
+// does not return, Concurrency and Observability), a future that completes,
+// an admission released (Close returns at once) and no goroutine left
+// behind (each cell runs in a synctest bubble, which fails on a goroutine
+// that stays blocked; one that spins, such as an errors.Is walking a cycle,
+// is left to the test's -timeout). Each cell runs through Call and through
+// InvokeAction.
 func TestFault(t *testing.T) {
 	var (
 		canceled  = []error{context.Canceled}
 		injected  = []error{errFaultInjected}
 		panicked  = []error{ErrPanicked, errFaultInjected}
-		fullAfter = strings.Replace(faultTrace, "a2", "a2 handler", 1)
-		noErr     = "it returns no error"
-		noCtx     = "it receives no ctx, so it can block only on something else, which synctest reports as a deadlock by design"
+		goexited  = []error{ErrGoexit}
+		fullAfter = handlerAfter(faultTrace, "a2")
+		// A Goexit in a1 ends the goroutine: a2 does not run.
+		exitAfter = strings.Replace(faultTrace, "a2", "handler", 1)
+		noErr     = "it has no error to return"
+		noCtx     = "receives no ctx, so it can block only on something else, which synctest reports as a deadlock by design"
+		// An unusable error is replaced, in the error the invocation or the
+		// handler gets, by one naming its type (runFaultCell checks that).
+		// Where it is a panic value, the *PanicError matches ErrPanicked.
+		unusablePanic = []error{ErrPanicked}
 	)
 	obsNoErr := "InvocationBegin returns a ctx and InvocationEnd nothing: an observer has no error to return"
+	ifoNoErr := "InFlightBegin and InFlightEnd return nothing: an observer has no error to return"
 	cells := map[string]map[string]faultWant{
 		fsUpdate: { // Lifecycle step 5: its error fails the invocation, nothing else runs
 			ffError:  {trace: faultUpTo("update"), kind: ErrFailed, stage: StageUpdate, is: injected},
 			ffPanic:  {trace: faultUpTo("update"), kind: ErrFailed, stage: StageUpdate, is: panicked},
 			ffBlocks: {trace: faultUpTo("update"), kind: ErrFailed, stage: StageUpdate, is: canceled},
-			// Lifecycle: cancellation is checked before the before phase.
-			ffCancel: {trace: faultUpTo("update"), stage: StageBefore, is: canceled},
+			// Lifecycle: cancellation is checked before the before phase,
+			// once the in-flight window has opened.
+			ffCancel: {trace: faultUpTo("inflight.begin"), stage: StageBefore, is: canceled},
 			ffClose:  {trace: faultTrace},
+			// User code that does not return: the stage that called Goexit fails.
+			ffGoexit:      {trace: faultUpTo("update"), kind: ErrFailed, stage: StageUpdate, is: goexited},
+			ffIsPanics:    {trace: faultUpTo("update"), kind: ErrFailed, stage: StageUpdate},
+			ffUnwrapCycle: {trace: faultUpTo("update"), kind: ErrFailed, stage: StageUpdate},
 		},
 		fsBlock: { // Aborting and errors: a panic in match fails the invocation
-			ffError:  {skip: "a block's match returns a bool: " + noErr},
-			ffPanic:  {trace: faultUpTo("block"), kind: ErrFailed, stage: StageBlock, is: panicked},
-			ffBlocks: {skip: "a block's match " + noCtx},
-			ffCancel: {trace: faultUpTo("update"), stage: StageBefore, is: canceled},
-			ffClose:  {trace: faultTrace},
+			ffError:       {skip: "a block's match returns a bool: " + noErr},
+			ffPanic:       {trace: faultUpTo("block"), kind: ErrFailed, stage: StageBlock, is: panicked},
+			ffBlocks:      {skip: "a block's match " + noCtx},
+			ffCancel:      {trace: faultUpTo("inflight.begin"), stage: StageBefore, is: canceled},
+			ffClose:       {trace: faultTrace},
+			ffGoexit:      {trace: faultUpTo("block"), kind: ErrFailed, stage: StageBlock, is: goexited},
+			ffIsPanics:    {trace: faultUpTo("block"), kind: ErrFailed, stage: StageBlock, is: unusablePanic},
+			ffUnwrapCycle: {trace: faultUpTo("block"), kind: ErrFailed, stage: StageBlock, is: unusablePanic},
 		},
 		fsKey: {
-			ffError:  {skip: "a de-duplication key function returns a string: " + noErr},
-			ffPanic:  {trace: faultUpTo("key"), kind: ErrFailed, stage: StageKey, is: panicked},
-			ffBlocks: {skip: "a de-duplication key function " + noCtx},
-			ffCancel: {trace: faultUpTo("update"), stage: StageBefore, is: canceled},
-			ffClose:  {trace: faultTrace},
+			ffError:       {skip: "a de-duplication key function returns a string: " + noErr},
+			ffPanic:       {trace: faultUpTo("key"), kind: ErrFailed, stage: StageKey, is: panicked},
+			ffBlocks:      {skip: "a de-duplication key function " + noCtx},
+			ffCancel:      {trace: faultUpTo("inflight.begin"), stage: StageBefore, is: canceled},
+			ffClose:       {trace: faultTrace},
+			ffGoexit:      {trace: faultUpTo("key"), kind: ErrFailed, stage: StageKey, is: goexited},
+			ffIsPanics:    {trace: faultUpTo("key"), kind: ErrFailed, stage: StageKey, is: unusablePanic},
+			ffUnwrapCycle: {trace: faultUpTo("key"), kind: ErrFailed, stage: StageKey, is: unusablePanic},
 		},
 		fsBefore: { // Aborting and errors: a failing before-listener stops the invocation, not an abort
 			ffError:  {trace: faultUpTo("b1"), kind: ErrFailed, stage: StageBefore, is: injected},
@@ -256,21 +338,32 @@ func TestFault(t *testing.T) {
 			// Lifecycle: checked between listeners of a sequential before phase.
 			ffCancel: {trace: faultUpTo("b1"), stage: StageBefore, is: canceled},
 			ffClose:  {trace: faultTrace},
+			ffGoexit: {trace: faultUpTo("b1"), kind: ErrFailed, stage: StageBefore, is: goexited},
+			// User code that does not return: asked whether it aborts, the
+			// error cannot say; it is a failure, not an abort.
+			ffIsPanics:    {trace: faultUpTo("b1"), kind: ErrFailed, stage: StageBefore},
+			ffUnwrapCycle: {trace: faultUpTo("b1"), kind: ErrFailed, stage: StageBefore},
 		},
 		fsReplacement: { // Lifecycle step 8: after-listeners do not run
 			ffError:  {trace: faultUpTo("repl"), kind: ErrFailed, stage: StageBody, is: injected},
 			ffPanic:  {trace: faultUpTo("repl"), kind: ErrFailed, stage: StageBody, is: panicked},
 			ffBlocks: {trace: faultUpTo("repl"), kind: ErrFailed, stage: StageBody, is: canceled},
 			// Lifecycle: once the body has returned successfully its result stands.
-			ffCancel: {trace: faultTrace},
-			ffClose:  {trace: faultTrace},
+			ffCancel:      {trace: faultTrace},
+			ffClose:       {trace: faultTrace},
+			ffGoexit:      {trace: faultUpTo("repl"), kind: ErrFailed, stage: StageBody, is: goexited},
+			ffIsPanics:    {trace: faultUpTo("repl"), kind: ErrFailed, stage: StageBody},
+			ffUnwrapCycle: {trace: faultUpTo("repl"), kind: ErrFailed, stage: StageBody},
 		},
 		fsBody: {
-			ffError:  {trace: faultUpTo("body"), kind: ErrFailed, stage: StageBody, is: injected},
-			ffPanic:  {trace: faultUpTo("body"), kind: ErrFailed, stage: StageBody, is: panicked},
-			ffBlocks: {trace: faultUpTo("body"), kind: ErrFailed, stage: StageBody, is: canceled},
-			ffCancel: {trace: faultTrace},
-			ffClose:  {trace: faultTrace},
+			ffError:       {trace: faultUpTo("body"), kind: ErrFailed, stage: StageBody, is: injected},
+			ffPanic:       {trace: faultUpTo("body"), kind: ErrFailed, stage: StageBody, is: panicked},
+			ffBlocks:      {trace: faultUpTo("body"), kind: ErrFailed, stage: StageBody, is: canceled},
+			ffCancel:      {trace: faultTrace},
+			ffClose:       {trace: faultTrace},
+			ffGoexit:      {trace: faultUpTo("body"), kind: ErrFailed, stage: StageBody, is: goexited},
+			ffIsPanics:    {trace: faultUpTo("body"), kind: ErrFailed, stage: StageBody},
+			ffUnwrapCycle: {trace: faultUpTo("body"), kind: ErrFailed, stage: StageBody},
 		},
 		fsAfter: { // Aborting and errors: the result stands, the others run, the handler gets the error
 			ffError:  {trace: fullAfter, handled: StageAfter, handledIs: injected},
@@ -278,17 +371,29 @@ func TestFault(t *testing.T) {
 			ffBlocks: {trace: fullAfter, handled: StageAfter, handledIs: canceled},
 			ffCancel: {trace: faultTrace},
 			ffClose:  {trace: faultTrace},
+			// User code that does not return: the result stands, the
+			// handler gets the failure, a2 does not run (the goroutine is
+			// ending), and the rest of the settle does.
+			ffGoexit:      {trace: exitAfter, handled: StageAfter, handledIs: goexited},
+			ffIsPanics:    {trace: fullAfter, handled: StageAfter},
+			ffUnwrapCycle: {trace: fullAfter, handled: StageAfter},
 		},
 		fsErrorHandler: { // a1 fails so that the handler runs; its panic is contained
-			ffError:  {skip: "the error handler " + noErr},
+			ffError:  {skip: "the error handler returns nothing: " + noErr},
 			ffPanic:  {trace: fullAfter},
 			ffBlocks: {skip: "the error handler " + noCtx},
 			ffCancel: {trace: fullAfter},
 			ffClose:  {trace: fullAfter},
+			// User code that does not return: the outcome stands; the
+			// in-flight end, the observer's end, the future's completion and
+			// the release still happen.
+			ffGoexit:      {trace: fullAfter},
+			ffIsPanics:    {trace: fullAfter},
+			ffUnwrapCycle: {trace: fullAfter},
 		},
 		fsObserverBegin: { // Observability: a panic never changes the outcome
 			ffError: {skip: obsNoErr},
-			ffPanic: {trace: strings.Replace(faultTrace, "obs.begin", "obs.begin handler", 1), handled: StageObserver, handledIs: []error{ErrPanicked}},
+			ffPanic: {trace: handlerAfter(faultTrace, "obs.begin"), handled: StageObserver, handledIs: []error{ErrPanicked}},
 			// Lifecycle step 0: the begin is before step 0, which sees the done ctx.
 			ffBlocks: {trace: "obs.begin obs.end", is: canceled},
 			ffCancel: {trace: "obs.begin obs.end", is: canceled},
@@ -296,17 +401,55 @@ func TestFault(t *testing.T) {
 			// is refused. Via InvokeAction, admitted when InvokeAction was
 			// called: Close waits for it and it runs (see runFaultCell).
 			ffClose: {trace: "obs.begin obs.end", kind: ErrClosed},
+			// User code that does not return: fails at StageObserver. A
+			// Goexit in an observer method also reaches the error handler,
+			// as its panic does: a failure at StageObserver. The docs do not
+			// say what else that failure matches, so the cells of the four
+			// observer methods check only its stage.
+			ffGoexit:      {trace: "obs.begin handler obs.end", kind: ErrFailed, stage: StageObserver, is: goexited, handled: StageObserver},
+			ffIsPanics:    {trace: handlerAfter(faultTrace, "obs.begin"), handled: StageObserver, handledIs: unusablePanic},
+			ffUnwrapCycle: {trace: handlerAfter(faultTrace, "obs.begin"), handled: StageObserver, handledIs: unusablePanic},
 		},
-		fsObserverEnd: {
-			ffError:  {skip: obsNoErr},
-			ffPanic:  {trace: faultTrace + " handler", handled: StageObserver, handledIs: []error{ErrPanicked}},
+		fsInFlightBegin: { // Observability: as InvocationBegin, at the start of the before phase
+			ffError: {skip: ifoNoErr},
+			ffPanic: {trace: handlerAfter(faultTrace, "inflight.begin"), handled: StageObserver, handledIs: []error{ErrPanicked}},
+			// Lifecycle: cancellation is checked before the before phase.
+			ffBlocks: {trace: faultUpTo("inflight.begin"), stage: StageBefore, is: canceled},
+			ffCancel: {trace: faultUpTo("inflight.begin"), stage: StageBefore, is: canceled},
+			ffClose:  {trace: faultTrace},
+			// User code that does not return: fails at StageObserver; the
+			// window that opened still closes.
+			ffGoexit:      {trace: handlerAfter(faultUpTo("inflight.begin"), "inflight.begin"), kind: ErrFailed, stage: StageObserver, is: goexited, handled: StageObserver},
+			ffIsPanics:    {trace: handlerAfter(faultTrace, "inflight.begin"), handled: StageObserver, handledIs: unusablePanic},
+			ffUnwrapCycle: {trace: handlerAfter(faultTrace, "inflight.begin"), handled: StageObserver, handledIs: unusablePanic},
+		},
+		fsInFlightEnd: {
+			ffError:  {skip: ifoNoErr},
+			ffPanic:  {trace: handlerAfter(faultTrace, "inflight.end"), handled: StageObserver, handledIs: []error{ErrPanicked}},
 			ffBlocks: {trace: faultTrace},
 			ffCancel: {trace: faultTrace},
 			ffClose:  {trace: faultTrace},
+			// User code that does not return: the outcome is settled and
+			// stands; the handler hears of the failure.
+			ffGoexit:      {trace: handlerAfter(faultTrace, "inflight.end"), handled: StageObserver},
+			ffIsPanics:    {trace: handlerAfter(faultTrace, "inflight.end"), handled: StageObserver, handledIs: unusablePanic},
+			ffUnwrapCycle: {trace: handlerAfter(faultTrace, "inflight.end"), handled: StageObserver, handledIs: unusablePanic},
+		},
+		fsObserverEnd: {
+			ffError:  {skip: obsNoErr},
+			ffPanic:  {trace: handlerAfter(faultTrace, "obs.end"), handled: StageObserver, handledIs: []error{ErrPanicked}},
+			ffBlocks: {trace: faultTrace},
+			ffCancel: {trace: faultTrace},
+			ffClose:  {trace: faultTrace},
+			// User code that does not return: the outcome is settled and
+			// stands; the handler hears of the failure.
+			ffGoexit:      {trace: handlerAfter(faultTrace, "obs.end"), handled: StageObserver},
+			ffIsPanics:    {trace: handlerAfter(faultTrace, "obs.end"), handled: StageObserver, handledIs: unusablePanic},
+			ffUnwrapCycle: {trace: handlerAfter(faultTrace, "obs.end"), handled: StageObserver, handledIs: unusablePanic},
 		},
 	}
-	stages := []string{fsUpdate, fsBlock, fsKey, fsBefore, fsBody, fsReplacement, fsAfter, fsErrorHandler, fsObserverBegin, fsObserverEnd}
-	faults := []string{ffError, ffPanic, ffBlocks, ffCancel, ffClose}
+	stages := []string{fsUpdate, fsBlock, fsKey, fsInFlightBegin, fsBefore, fsBody, fsReplacement, fsAfter, fsErrorHandler, fsInFlightEnd, fsObserverBegin, fsObserverEnd}
+	faults := []string{ffError, ffPanic, ffBlocks, ffCancel, ffClose, ffGoexit, ffIsPanics, ffUnwrapCycle}
 	require.Len(t, cells, len(stages))
 	for _, stage := range stages {
 		require.Len(t, cells[stage], len(faults), stage)
@@ -347,11 +490,25 @@ func runFaultCell(t *testing.T, stage, fault, via string, want faultWant) {
 		ch := make(chan struct{})
 		var res any
 		var err error
+		returned := false
 		go func() {
 			defer close(ch)
 			res, err = g.reg.Call(ctx, "A", "p")
+			returned = true
 		}()
-		done, result = ch, func() (any, error) { return res, err }
+		done, result = ch, func() (any, error) {
+			if fault != ffGoexit {
+				require.True(t, returned, "Call did not return")
+				return res, err
+			}
+			// User code that does not return: through Call, Goexit ends the
+			// caller's goroutine. No caller gets the outcome; the observer's
+			// end does.
+			assert.False(t, returned, "Call returned, though user code called runtime.Goexit")
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			return g.endRes, g.endErr
+		}
 	} else {
 		fut = g.reg.InvokeAction(ctx, "A", "p")
 		done, result = fut.Done(), fut.Result
@@ -389,6 +546,21 @@ func runFaultCell(t *testing.T, stage, fault, via string, want faultWant) {
 		assert.ErrorIs(t, g.nestedErr, ErrClosed, "an invocation started after Close began is refused (see Close)")
 		g.mu.Unlock()
 	}
+	g.mu.Lock()
+	handled := g.handled
+	g.mu.Unlock()
+
+	// User code that does not return: an unusable error is replaced by one
+	// that names its type, and the error that holds it is safe to inspect.
+	// Only then is it inspected as the other cells' errors are.
+	if unusable := faultUnusable[fault]; unusable != nil {
+		if err != nil && !faultUsable(t, "the invocation's error", err, unusable) {
+			return
+		}
+		if want.handled != StageNone && len(handled) == 1 && !faultUsable(t, "the handled error", handled[0], unusable) {
+			return
+		}
+	}
 
 	// The documented outcome.
 	if want.success() {
@@ -413,9 +585,6 @@ func runFaultCell(t *testing.T, stage, fault, via string, want faultWant) {
 	assert.Equal(t, want.trace, g.rec.trace())
 
 	// What the error handler received.
-	g.mu.Lock()
-	handled := g.handled
-	g.mu.Unlock()
 	switch {
 	case stage == fsErrorHandler:
 		require.Len(t, handled, 1, "a1's error")
@@ -453,6 +622,30 @@ func runFaultCell(t *testing.T, stage, fault, via string, want faultWant) {
 		_, err := g.reg.Call(context.Background(), "A", "p")
 		assert.ErrorIs(t, err, ErrClosed)
 	}
+
+	// However the stage left, the admission was released: Close returns nil
+	// (User code that does not return: Close stops waiting for it). Were
+	// it to wait for ever, the bubble's clock would reach the timeout at
+	// once and Close would return the ctx's error.
+	closeCtx, cancelClose := context.WithTimeout(context.Background(), time.Hour)
+	defer cancelClose()
+	assert.NoError(t, g.reg.Close(closeCtx), "Close once the invocation ended")
+}
+
+// faultUsable checks err, which holds the library's stand-in for the
+// unusable error a stage returned or panicked with: it matches ErrFailed,
+// errors.Is, errors.As and its message return without panicking, and the
+// message names the unusable error's type. It reports false, after failing
+// the test, when inspecting err panicked: err must not be inspected further.
+func faultUsable(t *testing.T, what string, err, unusable error) bool {
+	t.Helper()
+	f, ok := inspect(t, err)
+	if !ok {
+		return false
+	}
+	assert.True(t, f.failed, "%s %q does not match ErrFailed", what, f.msg)
+	assert.Contains(t, f.msg, fmt.Sprintf("%T", unusable), "%s does not name the unusable error's type", what)
+	return true
 }
 
 func faultRequireDone(t *testing.T, ch <-chan struct{}, msg string) {
