@@ -135,7 +135,9 @@
 //     run: the goroutine is ending). In InvocationEnd, InFlightEnd or the
 //     error handler the outcome is already settled and stands. A concurrent
 //     phase waits for all its listeners even when the one it runs in the
-//     invoking goroutine calls Goexit.
+//     invoking goroutine calls Goexit. Unlike a panic in an observer method
+//     or the error handler, a Goexit there is not reported: it is the user's
+//     own way of ending the goroutine.
 //   - Errors returned by user code are user code too: their Is and Unwrap
 //     methods run when the library asks whether an error aborts. They are
 //     called with panics contained and at most 1000 errors of one tree

@@ -402,11 +402,11 @@ func TestFault(t *testing.T) {
 			// called: Close waits for it and it runs (see runFaultCell).
 			ffClose: {trace: "obs.begin obs.end", kind: ErrClosed},
 			// User code that does not return: fails at StageObserver. A
-			// Goexit in an observer method also reaches the error handler,
-			// as its panic does: a failure at StageObserver. The docs do not
-			// say what else that failure matches, so the cells of the four
-			// observer methods check only its stage.
-			ffGoexit:      {trace: "obs.begin handler obs.end", kind: ErrFailed, stage: StageObserver, is: goexited, handled: StageObserver},
+			// Goexit in an observer method is the invocation's error where
+			// it fails it, and is not also reported to the error handler,
+			// as a panic is: in the four observer methods, the handler is
+			// not called.
+			ffGoexit:      {trace: "obs.begin obs.end", kind: ErrFailed, stage: StageObserver, is: goexited},
 			ffIsPanics:    {trace: handlerAfter(faultTrace, "obs.begin"), handled: StageObserver, handledIs: unusablePanic},
 			ffUnwrapCycle: {trace: handlerAfter(faultTrace, "obs.begin"), handled: StageObserver, handledIs: unusablePanic},
 		},
@@ -419,7 +419,7 @@ func TestFault(t *testing.T) {
 			ffClose:  {trace: faultTrace},
 			// User code that does not return: fails at StageObserver; the
 			// window that opened still closes.
-			ffGoexit:      {trace: handlerAfter(faultUpTo("inflight.begin"), "inflight.begin"), kind: ErrFailed, stage: StageObserver, is: goexited, handled: StageObserver},
+			ffGoexit:      {trace: faultUpTo("inflight.begin"), kind: ErrFailed, stage: StageObserver, is: goexited},
 			ffIsPanics:    {trace: handlerAfter(faultTrace, "inflight.begin"), handled: StageObserver, handledIs: unusablePanic},
 			ffUnwrapCycle: {trace: handlerAfter(faultTrace, "inflight.begin"), handled: StageObserver, handledIs: unusablePanic},
 		},
@@ -430,8 +430,8 @@ func TestFault(t *testing.T) {
 			ffCancel: {trace: faultTrace},
 			ffClose:  {trace: faultTrace},
 			// User code that does not return: the outcome is settled and
-			// stands; the handler hears of the failure.
-			ffGoexit:      {trace: handlerAfter(faultTrace, "inflight.end"), handled: StageObserver},
+			// stands.
+			ffGoexit:      {trace: faultTrace},
 			ffIsPanics:    {trace: handlerAfter(faultTrace, "inflight.end"), handled: StageObserver, handledIs: unusablePanic},
 			ffUnwrapCycle: {trace: handlerAfter(faultTrace, "inflight.end"), handled: StageObserver, handledIs: unusablePanic},
 		},
@@ -442,8 +442,8 @@ func TestFault(t *testing.T) {
 			ffCancel: {trace: faultTrace},
 			ffClose:  {trace: faultTrace},
 			// User code that does not return: the outcome is settled and
-			// stands; the handler hears of the failure.
-			ffGoexit:      {trace: handlerAfter(faultTrace, "obs.end"), handled: StageObserver},
+			// stands.
+			ffGoexit:      {trace: faultTrace},
 			ffIsPanics:    {trace: handlerAfter(faultTrace, "obs.end"), handled: StageObserver, handledIs: unusablePanic},
 			ffUnwrapCycle: {trace: handlerAfter(faultTrace, "obs.end"), handled: StageObserver, handledIs: unusablePanic},
 		},

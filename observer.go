@@ -82,20 +82,24 @@ func (l *observerList) InFlightEnd(ctx context.Context, inv Invocation) {
 // observe runs one observer method, guarded: a panic is delivered to the
 // error handler, so that the invocation and the other observers go on. f,
 // when there is one, is the invocation's frame, whose stage a Goexit reports.
+// A Goexit is not reported here: guarded returns only when the goroutine
+// goes on.
 func (r *Registry) observe(f *frame, action string, fn func()) {
+	if err := guarded(f, fn); err != nil {
+		r.handleError(fail(action, StageObserver, "", err))
+	}
+}
+
+// guarded runs an observer method under a guard.
+func guarded(f *frame, fn func()) (err error) {
 	if f != nil {
 		f.enter(StageObserver)
 	}
-	var err error
 	var g guard
-	defer func() {
-		if err != nil {
-			r.handleError(fail(action, StageObserver, "", err))
-		}
-	}()
 	defer g.recover(&err)
 	fn()
 	g.returned = true
+	return nil
 }
 
 // begin shows the invocation to the observer, before step 0, and makes the

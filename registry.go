@@ -146,15 +146,15 @@ func (r *Registry) maxDepth() int {
 
 // handleError delivers err to the error handler, guarded: a panic in it is
 // logged; after a Goexit in it the rest of the settle still runs (see
-// frame.settle).
+// frame.settle), and nothing is logged, since callHandler does not return.
 func (r *Registry) handleError(err error) {
-	var herr error
+	if herr := r.callHandler(err); herr != nil {
+		slog.Default().Error("actions: error handler panicked", "panic", herr, "err", errorString(err))
+	}
+}
+
+func (r *Registry) callHandler(err error) (herr error) {
 	var g guard
-	defer func() {
-		if herr != nil {
-			slog.Default().Error("actions: error handler did not return", "panic", herr, "err", errorString(err))
-		}
-	}()
 	defer g.recover(&herr)
 	if h := r.cfg.errorHandler; h != nil {
 		h(err)
@@ -162,6 +162,7 @@ func (r *Registry) handleError(err error) {
 		slog.Default().Error(errorString(err))
 	}
 	g.returned = true
+	return nil
 }
 
 // entry is everything registered under one name.
