@@ -354,3 +354,27 @@ func inChild(t *testing.T, env []string, fn func(t *testing.T)) {
 		t.Errorf("the child process did not run the case; output:\n%s", output)
 	}
 }
+
+// registerTraced registers name with a payload update, a before- and an
+// after-listener and a replacement, all recorded in rec, so that a test can
+// check that nothing of an invocation ran. The update appends "+updated" to
+// a string payload.
+func registerTraced(t *testing.T, r *Registry, rec *recorder, name string, opts ...ActionOption) {
+	t.Helper()
+	opts = append(opts, UpdatePayload(func(_ context.Context, p any) (any, error) {
+		rec.add("update")
+		return fmt.Sprint(p, "+updated"), nil
+	}))
+	mustRegister(t, r, name, func(_ context.Context, p any) (any, error) {
+		rec.add("body")
+		return p, nil
+	}, opts...)
+	r.AddListener("before"+name, rec.listen("before", nil))
+	r.AddListener("after"+name, rec.listen("after", nil))
+	r.ReplaceAction(name, func(ctx context.Context, p any, original Body) (any, error) {
+		rec.add("replacement")
+		return original(ctx, p)
+	})
+}
+
+const tracedFull = "update before replacement body after"
