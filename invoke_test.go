@@ -714,4 +714,353 @@ func TestLifecycle(t *testing.T) {
 			})
 		}
 	})
+
+	t.Run("Lifecycle_call_has_the_same_semantics", func(t *testing.T) {
+		errBoom := errors.New("boom")
+		reason := errors.New("agent declined")
+		cancelled, cancel := context.WithCancel(context.Background())
+		cancel()
+		for _, tc := range []struct {
+			name      string
+			setup     func(r *Registry, rec *recorder)
+			ctx       context.Context
+			payload   any
+			wantRes   any
+			wantErr   []error
+			wantTrace string
+		}{
+			{
+				name: "success",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", rec.body("body", "res"))
+					r.AddListener("beforeAct", rec.listen("before", nil))
+					r.AddListener("afterAct", rec.listen("after", nil))
+				},
+				wantRes: "res", wantTrace: "before body after",
+			},
+			{
+				name: "payload_update_and_replacement",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", func(_ context.Context, p any) (any, error) {
+						rec.add("body")
+						return p.(int) * 10, nil
+					}, UpdatePayload(func(_ context.Context, p any) (any, error) {
+						rec.add("update")
+						return p.(int) + 1, nil
+					}))
+					r.ReplaceAction("Act", func(ctx context.Context, p any, original Body) (any, error) {
+						rec.add("replacement")
+						return original(ctx, p)
+					})
+				},
+				payload: 1, wantRes: 20, wantTrace: "update replacement body",
+			},
+			{
+				name:    "not_found",
+				setup:   func(r *Registry, rec *recorder) { r.AddListener("beforeAct", rec.listen("before", nil)) },
+				wantErr: []error{ErrActionNotFound},
+			},
+			{
+				name: "blocked",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", rec.body("body", "res"))
+					r.BlockAction("Act", nil)
+				},
+				wantErr: []error{ErrBlocked},
+			},
+			{
+				name: "aborted",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", rec.body("body", "res"))
+					r.AddListener("beforeAct", rec.listen("before", Abort(reason)))
+					r.AddListener("afterAct", rec.listen("after", nil))
+				},
+				wantErr: []error{ErrAborted, reason}, wantTrace: "before",
+			},
+			{
+				name: "body_error",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
+						rec.add("body")
+						return nil, errBoom
+					})
+					r.AddListener("afterAct", rec.listen("after", nil))
+				},
+				wantErr: []error{ErrFailed, errBoom}, wantTrace: "body",
+			},
+			{
+				name: "body_panic",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
+						rec.add("body")
+						panic("kaboom")
+					})
+				},
+				wantErr: []error{ErrFailed, ErrPanicked}, wantTrace: "body",
+			},
+			{
+				name: "ctx_done",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", rec.body("body", "res"))
+					r.AddListener("beforeAct", rec.listen("before", nil))
+				},
+				ctx: cancelled, wantErr: []error{context.Canceled},
+			},
+			{
+				name: "closed",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", rec.body("body", "res"))
+					require.NoError(t, r.Close(context.Background()))
+				},
+				wantErr: []error{ErrClosed},
+			},
+		} {
+			for _, way := range invokeWays {
+				t.Run(tc.name+"/"+way.name, func(t *testing.T) {
+					r := New()
+					var rec recorder
+					tc.setup(r, &rec)
+					ctx := tc.ctx
+					if ctx == nil {
+						ctx = context.Background()
+					}
+					res, err := way.run(ctx, r, "Act", tc.payload)
+					assert.Equal(t, tc.wantRes, res)
+					if tc.wantErr == nil {
+						assert.NoError(t, err)
+					}
+					for _, want := range tc.wantErr {
+						assert.ErrorIs(t, err, want)
+					}
+					assert.Equal(t, tc.wantTrace, rec.trace())
+				})
+			}
+		}
+	})
+
+	t.Run("Lifecycle_ctx_values_reach_every_stage", func(t *testing.T) {
+		type key struct{}
+		for _, concurrent := range []bool{false, true} {
+			for _, way := range invokeWays {
+				t.Run(fmt.Sprintf("concurrent=%v/%s", concurrent, way.name), func(t *testing.T) {
+					r := New()
+					var rec recorder
+					see := func(stage string, ctx context.Context) {
+						rec.add(fmt.Sprintf("%s=%v", stage, ctx.Value(key{})))
+					}
+					registerEveryStage(t, r, concurrent, see)
+					ctx := context.WithValue(context.Background(), key{}, "v")
+					_, err := way.run(ctx, r, "Act", nil)
+					require.NoError(t, err)
+					assert.Equal(t, "afterAct0=v afterAct1=v beforeAct0=v beforeAct1=v body=v replacement=v update=v", rec.sorted())
+				})
+			}
+		}
+	})
+
+	t.Run("Lifecycle_cancellation_checkpoints", func(t *testing.T) {
+		custom := errors.New("custom cause")
+		for _, cause := range []struct {
+			name  string
+			cause error // given to cancel; nil means context.Canceled
+			want  error
+		}{
+			{"canceled", nil, context.Canceled},
+			{"cause", custom, custom},
+		} {
+			for _, tc := range []struct {
+				name      string
+				cancelIn  string // the stage that cancels the ctx; "" cancels before invoking
+				wantTrace string
+			}{
+				{"step0_already_done", "", ""},
+				{"before_before_phase", "update", "update"},
+				{"between_sequential_before_listeners", "before1", "update before1"},
+				{"before_body", "before2", "update before1 before2"},
+			} {
+				for _, way := range invokeWays {
+					t.Run(cause.name+"/"+tc.name+"/"+way.name, func(t *testing.T) {
+						r := New()
+						var rec recorder
+						ctx, cancel := context.WithCancelCause(context.Background())
+						defer cancel(nil)
+						stage := func(name string) {
+							rec.add(name)
+							if name == tc.cancelIn {
+								cancel(cause.cause)
+							}
+						}
+						mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
+							stage("body")
+							return "res", nil
+						}, UpdatePayload(func(_ context.Context, p any) (any, error) {
+							stage("update")
+							return p, nil
+						}))
+						for _, name := range []string{"before1", "before2"} {
+							r.AddListener("beforeAct", func(context.Context, any) error {
+								stage(name)
+								return nil
+							})
+						}
+						r.ReplaceAction("Act", func(ctx context.Context, p any, original Body) (any, error) {
+							stage("replacement")
+							return original(ctx, p)
+						})
+						r.AddListener("afterAct", func(context.Context, any) error {
+							stage("after")
+							return nil
+						})
+						if tc.cancelIn == "" {
+							cancel(cause.cause)
+						}
+						res, err := way.run(ctx, r, "Act", nil)
+						assert.Nil(t, res)
+						assert.ErrorIs(t, err, cause.want)
+						assert.NotErrorIs(t, err, ErrAborted)
+						assert.NotErrorIs(t, err, ErrFailed)
+						var e *Error
+						if assert.ErrorAs(t, err, &e) {
+							assert.Nil(t, e.Kind)
+							assert.Equal(t, "Act", e.Action)
+							assert.Equal(t, cause.want, e.Err)
+						}
+						assert.Equal(t, tc.wantTrace, rec.trace())
+					})
+				}
+			}
+		}
+	})
+
+	t.Run("Lifecycle_result_stands_once_body_returned", func(t *testing.T) {
+		custom := errors.New("custom cause")
+		for _, way := range invokeWays {
+			t.Run(way.name, func(t *testing.T) {
+				r := New()
+				var rec recorder
+				ctx, cancel := context.WithCancelCause(context.Background())
+				defer cancel(nil)
+				mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
+					rec.add("body")
+					cancel(custom)
+					return "res", nil
+				})
+				for _, name := range []string{"after1", "after2"} {
+					r.AddListener("afterAct", func(ctx context.Context, _ any) error {
+						rec.add(fmt.Sprintf("%s:%v", name, context.Cause(ctx) == custom))
+						return nil
+					})
+				}
+				res, err := way.run(ctx, r, "Act", nil)
+				require.NoError(t, err)
+				assert.Equal(t, "res", res)
+				assert.Equal(t, "body after1:true after2:true", rec.trace())
+			})
+		}
+	})
+
+	t.Run("Lifecycle_after_listener_invokes_and_waits", func(t *testing.T) {
+		// Seed example: an afterCompleteTask listener invokes MyAction; its
+		// wait delays the outer future.
+		synctest.Test(t, func(t *testing.T) {
+			r := New()
+			var rec recorder
+			release := make(chan struct{})
+			mustRegister(t, r, "CompleteTask", rec.body("CompleteTask", "completed"))
+			mustRegister(t, r, "MyAction", func(context.Context, any) (any, error) {
+				rec.add("MyAction:start")
+				<-release
+				rec.add("MyAction:end")
+				return "mine", nil
+			})
+			r.AddListener("afterCompleteTask", func(ctx context.Context, p any) error {
+				res, err := r.InvokeAction(ctx, "MyAction", p).Wait(ctx)
+				rec.add(fmt.Sprintf("after:%v", res))
+				return err
+			})
+			fut := r.InvokeAction(context.Background(), "CompleteTask", nil)
+			synctest.Wait()
+			assert.False(t, isDone(fut), "outer future done while its after-listener waits")
+			assert.Equal(t, "CompleteTask MyAction:start", rec.trace())
+			close(release)
+			res, err := fut.Result()
+			require.NoError(t, err)
+			assert.Equal(t, "completed", res)
+			assert.Equal(t, "CompleteTask MyAction:start MyAction:end after:mine", rec.trace())
+		})
+	})
+
+	t.Run("Lifecycle_replacement_invokes_then_original", func(t *testing.T) {
+		// Seed example: a WrapupTask replacement invokes SendMessage, then
+		// its original.
+		for _, way := range invokeWays {
+			t.Run(way.name, func(t *testing.T) {
+				r := New()
+				var rec recorder
+				mustRegister(t, r, "WrapupTask", rec.body("WrapupTask", "wrapped"))
+				mustRegister(t, r, "SendMessage", func(_ context.Context, p any) (any, error) {
+					rec.add("SendMessage:" + p.(string))
+					return "sent", nil
+				})
+				r.AddListener("beforeSendMessage", rec.listen("beforeSendMessage", nil))
+				r.ReplaceAction("WrapupTask", func(ctx context.Context, p any, original Body) (any, error) {
+					if _, err := way.run(ctx, r, "SendMessage", "goodbye"); err != nil {
+						return nil, err
+					}
+					return original(ctx, p)
+				})
+				res, err := way.run(context.Background(), r, "WrapupTask", nil)
+				require.NoError(t, err)
+				assert.Equal(t, "wrapped", res)
+				assert.Equal(t, "beforeSendMessage SendMessage:goodbye WrapupTask", rec.trace())
+			})
+		}
+	})
+
+	t.Run("Lifecycle_invoke_from_every_stage", func(t *testing.T) {
+		for _, stage := range []string{"update", "before", "replacement", "body", "after"} {
+			for _, way := range invokeWays {
+				t.Run(stage+"/"+way.name, func(t *testing.T) {
+					r := New()
+					var rec recorder
+					mustRegister(t, r, "Inner", func(_ context.Context, p any) (any, error) {
+						rec.add("inner")
+						return "inner-result", nil
+					})
+					nested := func(ctx context.Context, at string) {
+						if at == stage {
+							res, err := way.run(ctx, r, "Inner", nil)
+							assert.NoError(t, err)
+							rec.add(fmt.Sprintf("%s:%v", at, res))
+						}
+					}
+					mustRegister(t, r, "Outer", func(ctx context.Context, p any) (any, error) {
+						nested(ctx, "body")
+						return "outer", nil
+					}, UpdatePayload(func(ctx context.Context, p any) (any, error) {
+						nested(ctx, "update")
+						return p, nil
+					}))
+					r.AddListener("beforeOuter", func(ctx context.Context, _ any) error { nested(ctx, "before"); return nil })
+					r.AddListener("afterOuter", func(ctx context.Context, _ any) error { nested(ctx, "after"); return nil })
+					r.ReplaceAction("Outer", func(ctx context.Context, p any, original Body) (any, error) {
+						nested(ctx, "replacement")
+						return original(ctx, p)
+					})
+					res, err := r.Call(context.Background(), "Outer", nil)
+					require.NoError(t, err)
+					assert.Equal(t, "outer", res)
+					assert.Equal(t, "inner "+stage+":inner-result", rec.trace())
+				})
+			}
+		}
+	})
+
+	t.Run("InvokeAction_nil_ctx_panics", func(t *testing.T) {
+		r := New()
+		mustRegister(t, r, "Act", func(context.Context, any) (any, error) { return nil, nil })
+		var nilCtx context.Context
+		setupPanicMessage(t, func() { r.InvokeAction(nilCtx, "Act", nil) })
+		setupPanicMessage(t, func() { _, _ = r.Call(nilCtx, "Act", nil) })
+	})
 }

@@ -160,6 +160,132 @@ func TestNest(t *testing.T) {
 			assert.Equal(t, "res", out.res)
 		}
 	})
+
+	t.Run("Concurrency_depth_limit", func(t *testing.T) {
+		for _, tc := range []struct {
+			name  string
+			reg   func() *Registry
+			limit int
+		}{
+			{"WithMaxDepth_1", func() *Registry { return New(WithMaxDepth(1)) }, 1},
+			{"WithMaxDepth_2", func() *Registry { return New(WithMaxDepth(2)) }, 2},
+			{"WithMaxDepth_5", func() *Registry { return New(WithMaxDepth(5)) }, 5},
+			{"default_New", func() *Registry { return New() }, DefaultMaxDepth},
+			{"default_zero_value", func() *Registry { return &Registry{} }, DefaultMaxDepth},
+		} {
+			for _, way := range invokeWays {
+				t.Run(tc.name+"/"+way.name, func(t *testing.T) {
+					r := tc.reg()
+					// Nest invokes itself until its payload, the number of levels
+					// still to go, reaches 1: a top-level invocation with payload
+					// n reaches depth n.
+					mustRegister(t, r, "Nest", func(ctx context.Context, p any) (any, error) {
+						if n := p.(int); n > 1 {
+							return way.run(ctx, r, "Nest", n-1)
+						}
+						return "leaf", nil
+					})
+					res, err := way.run(context.Background(), r, "Nest", tc.limit)
+					require.NoError(t, err, "depth %d is within the limit", tc.limit)
+					assert.Equal(t, "leaf", res)
+
+					_, err = way.run(context.Background(), r, "Nest", tc.limit+1)
+					assert.ErrorIs(t, err, ErrDepthExceeded)
+					var e *Error
+					require.ErrorAs(t, err, &e)
+					assert.Equal(t, "Nest", e.Action)
+					assert.True(t, strings.HasPrefix(err.Error(), "actions: "), err.Error())
+				})
+			}
+		}
+	})
+
+	t.Run("Concurrency_nesting_is_carried_by_ctx", func(t *testing.T) {
+		r := New(WithMaxDepth(1))
+		mustRegister(t, r, "Leaf", func(context.Context, any) (any, error) { return "leaf", nil })
+		mustRegister(t, r, "Root", func(ctx context.Context, _ any) (any, error) {
+			// A fresh ctx starts a new top-level invocation, not a nested one.
+			return r.Call(context.Background(), "Leaf", nil)
+		})
+		res, err := r.Call(context.Background(), "Root", nil)
+		require.NoError(t, err)
+		assert.Equal(t, "leaf", res)
+
+		type key struct{}
+		mustRegister(t, r, "Nested", func(ctx context.Context, _ any) (any, error) {
+			// A ctx derived from the stage's ctx still carries the nesting.
+			return r.Call(context.WithValue(ctx, key{}, 1), "Leaf", nil)
+		})
+		_, err = r.Call(context.Background(), "Nested", nil)
+		assert.ErrorIs(t, err, ErrDepthExceeded)
+	})
+
+	t.Run("Concurrency_self_recursion_through_listener_is_caught", func(t *testing.T) {
+		for _, limit := range []int{8, DefaultMaxDepth} {
+			for _, way := range invokeWays {
+				t.Run(fmt.Sprintf("limit_%d/%s", limit, way.name), func(t *testing.T) {
+					synctest.Test(t, func(t *testing.T) {
+						r := New(WithMaxDepth(limit))
+						if limit == DefaultMaxDepth {
+							r = New()
+						}
+						var runs, live, peak atomic.Int64
+						mustRegister(t, r, "Loop", func(context.Context, any) (any, error) { return "never", nil })
+						r.AddListener("beforeLoop", func(ctx context.Context, p any) error {
+							runs.Add(1)
+							n := live.Add(1)
+							defer live.Add(-1)
+							for {
+								m := peak.Load()
+								if n <= m || peak.CompareAndSwap(m, n) {
+									break
+								}
+							}
+							_, err := way.run(ctx, r, "Loop", p)
+							return err
+						})
+						_, err := way.run(context.Background(), r, "Loop", nil)
+						assert.ErrorIs(t, err, ErrDepthExceeded)
+						assert.EqualValues(t, limit, runs.Load())
+						assert.LessOrEqual(t, peak.Load(), int64(limit))
+						assert.Zero(t, live.Load())
+						// synctest.Test fails if any goroutine started by the
+						// recursion is still blocked when this returns.
+					})
+				})
+			}
+		}
+	})
+
+	t.Run("Concurrency_fire_and_forget_recursion_ends", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			obs := &spyObserver{}
+			r := New(WithObserver(obs))
+			var runs atomic.Int64
+			mustRegister(t, r, "Echo", func(context.Context, any) (any, error) {
+				runs.Add(1)
+				return nil, nil
+			})
+			r.AddListener("afterEcho", func(ctx context.Context, p any) error {
+				r.InvokeAction(ctx, "Echo", p) // not waited for
+				return nil
+			})
+			_, err := r.InvokeAction(context.Background(), "Echo", nil).Result()
+			require.NoError(t, err)
+			synctest.Wait() // every invocation of the chain has ended
+			assert.EqualValues(t, DefaultMaxDepth, runs.Load())
+			ends := obs.ends("Echo")
+			require.Len(t, ends, DefaultMaxDepth+1)
+			var exceeded int
+			for _, ev := range ends {
+				if errors.Is(ev.out.Err, ErrDepthExceeded) {
+					exceeded++
+					assert.Equal(t, DefaultMaxDepth+1, ev.inv.Depth)
+				}
+			}
+			assert.Equal(t, 1, exceeded)
+		})
+	})
 }
 
 // recursionGoroutines counts the goroutines that InvokeAction started and whose
