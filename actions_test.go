@@ -40,7 +40,7 @@ func TestRegisterAction(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				r := New()
-				setupPanicMessage(t, func() { tc.call(r) })
+				setupPanicMessage(t, tc.name, func() { tc.call(r) })
 				// Nothing was half-registered: X is free and runs its own body.
 				assert.False(t, r.Registered("X"))
 				assert.False(t, r.Registered(""))

@@ -112,8 +112,7 @@ func TestDrain(t *testing.T) {
 		t.Parallel()
 		r := New()
 		mustRegister(t, r, "A", func(context.Context, any) (any, error) { return "res", nil })
-		v, panicked := panicValue(func() { r.Close(nil) })
-		assertSetupPanic(t, "Close(nil)", v, panicked)
+		setupPanicMessage(t, "Close(nil)", func() { r.Close(nil) })
 		if out, ok := callWithin(t, r, context.Background(), "A", nil); ok {
 			assert.NoError(t, out.err, "a Call after Close(nil)")
 			assert.Equal(t, "res", out.res)
@@ -139,8 +138,7 @@ func TestDrain(t *testing.T) {
 		}()
 		_, ok := awaitChan(t, entered, "the body")
 		require.True(t, ok)
-		v, panicked := panicValue(func() { r.Close(nil) })
-		assertSetupPanic(t, "Close(nil)", v, panicked)
+		setupPanicMessage(t, "Close(nil)", func() { r.Close(nil) })
 		if out, ok := callWithin(t, r, context.Background(), "A", nil); ok {
 			assert.NoError(t, out.err, "a Call after Close(nil)")
 			assert.Equal(t, "res", out.res)

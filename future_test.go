@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -13,69 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// invokeWay is one of the two ways to run an invocation: the package docs'
-// Lifecycle promises that Call and InvokeAction have the same semantics, so
-// tests that can run through both do.
-type invokeWay struct {
-	name string
-	run  func(ctx context.Context, r *Registry, name string, payload any) (any, error)
-}
-
-var invokeWays = []invokeWay{
-	{"Call", func(ctx context.Context, r *Registry, name string, payload any) (any, error) {
-		return r.Call(ctx, name, payload)
-	}},
-	{"InvokeAction", func(ctx context.Context, r *Registry, name string, payload any) (any, error) {
-		return r.InvokeAction(ctx, name, payload).Wait(context.Background())
-	}},
-}
-
-// returnsWithin runs fn in a goroutine and reports whether it returned within
-// a generous bound, failing the test if not, so that a deadlock is a failure
-// rather than a hung test. The bound only matters when something is broken.
-// fn must not call t.FailNow (use assert).
-func returnsWithin(t *testing.T, fn func()) bool {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn()
-	}()
-	select {
-	case <-done:
-		return true
-	case <-time.After(10 * time.Second):
-		t.Error("did not return: deadlock")
-		return false
-	}
-}
-
-// setupPanicMessage returns what fn panicked with, failing the test unless it
-// panicked with a string prefixed "actions: " (programmer errors, see the
-// package docs' "Aborting and errors").
-func setupPanicMessage(t *testing.T, fn func()) (msg string) {
-	t.Helper()
-	defer func() {
-		v := recover()
-		require.NotNil(t, v, "no panic")
-		s, ok := v.(string)
-		require.True(t, ok, "panic value %T %v is not a string", v, v)
-		assert.True(t, strings.HasPrefix(s, "actions: "), "panic %q lacks the prefix", s)
-		msg = s
-	}()
-	fn()
-	return ""
-}
-
-func isDone(f *Future[any]) bool {
-	select {
-	case <-f.Done():
-		return true
-	default:
-		return false
-	}
-}
 
 func TestFuture(t *testing.T) {
 	t.Run("InvokeAction_returns_before_body_runs", func(t *testing.T) {

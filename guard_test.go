@@ -83,22 +83,6 @@ func checkStageFailure(t testing.TB, err error, stage Stage, cause error) {
 	}
 }
 
-// callOutcome is what a Call returned.
-type callOutcome struct {
-	res any
-	err error
-}
-
-// callWithin runs r.Call in a goroutine of its own, under waitBound, with no
-// panic let through.
-func callWithin(t testing.TB, r *Registry, ctx context.Context, name string, payload any) (callOutcome, bool) {
-	t.Helper()
-	return within(t, "Call", func() callOutcome {
-		res, err := r.Call(ctx, name, payload)
-		return callOutcome{res, err}
-	})
-}
-
 // invokeSettled invokes name with InvokeAction and waits for the future;
 // then the invocation must be out of flight and the registry must close.
 func invokeSettled(t *testing.T, r *Registry, name string) (any, error) {
@@ -501,13 +485,11 @@ func TestGuard(t *testing.T) {
 			return "res", nil
 		})
 		fut := r.InvokeAction(ctx, "A", nil)
-		v, panicked := panicValue(func() { fut.Wait(nil) })
-		assertSetupPanic(t, "Wait(nil) on a pending future", v, panicked)
+		setupPanicMessage(t, "Wait(nil) on a pending future", func() { fut.Wait(nil) })
 		close(release)
 		_, _, ok := awaitFuture(t, fut)
 		require.True(t, ok)
-		v, panicked = panicValue(func() { fut.Wait(nil) })
-		assertSetupPanic(t, "Wait(nil) on a completed future", v, panicked)
+		setupPanicMessage(t, "Wait(nil) on a completed future", func() { fut.Wait(nil) })
 	})
 }
 

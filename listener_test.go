@@ -24,27 +24,6 @@ var lsPhases = []struct {
 	{"after", "afterA", true},
 }
 
-// lsConcurrency are the ways to make an action's phases concurrent.
-var lsConcurrency = []struct {
-	name string
-	reg  []Option
-	act  []ActionOption
-}{
-	{"Concurrent(true)", nil, []ActionOption{Concurrent(true)}},
-	{"WithConcurrentPhases", []Option{WithConcurrentPhases()}, nil},
-}
-
-// lsPanicMessage returns the message fn panics with, or "" if it does not.
-func lsPanicMessage(fn func()) (msg string) {
-	defer func() {
-		if v := recover(); v != nil {
-			msg = fmt.Sprint(v)
-		}
-	}()
-	fn()
-	return ""
-}
-
 func TestListener(t *testing.T) {
 	ctx := context.Background()
 	nop := func(context.Context, any) error { return nil }
@@ -92,13 +71,13 @@ func TestListener(t *testing.T) {
 					"Listeners":          func() { r.Listeners(c.event) },
 				}
 				for method, call := range entry {
-					msg := lsPanicMessage(call)
 					if c.ok {
-						assert.Empty(t, msg, "%s must accept a legal event", method)
+						v, panicked := panicValue(call)
+						assert.False(t, panicked, "%s must accept a legal event; it panicked with %s", method, safeSprint(v))
 						continue
 					}
-					if assert.NotEmpty(t, msg, "%s must reject an illegal event loudly", method) {
-						assert.True(t, strings.HasPrefix(msg, "actions: "), "%s panic %q lacks the prefix", method, msg)
+					// An illegal event is rejected loudly.
+					if msg := setupPanicMessage(t, method, call); msg != "" {
 						assert.Contains(t, msg, fmt.Sprintf("%q", c.event), "%s panic names the event", method)
 					}
 				}
@@ -122,8 +101,7 @@ func TestListener(t *testing.T) {
 	})
 
 	t.Run("Listeners nil listener panics", func(t *testing.T) {
-		msg := lsPanicMessage(func() { New().AddListener("beforeA", nil) })
-		assert.True(t, strings.HasPrefix(msg, "actions: "), "panic %q", msg)
+		setupPanicMessage(t, "AddListener with a nil listener", func() { New().AddListener("beforeA", nil) })
 	})
 
 	t.Run("Listeners listening before registration", func(t *testing.T) {
@@ -498,7 +476,8 @@ func TestListener(t *testing.T) {
 							assert.Equal(t, "1start", rec.trace())
 						}
 						close(release)
-						_, err := lcAwait(t, fut)
+						_, err, ok := awaitFuture(t, fut)
+						require.True(t, ok)
 						require.NoError(t, err)
 						if ph.after {
 							assert.Equal(t, "body 1start 1end 2 3", rec.trace())
@@ -512,7 +491,7 @@ func TestListener(t *testing.T) {
 	})
 
 	t.Run("Listeners concurrent phases start every listener together", func(t *testing.T) {
-		for _, m := range lsConcurrency {
+		for _, m := range concurrentModes {
 			for _, ph := range lsPhases {
 				t.Run(m.name+"/"+ph.name, func(t *testing.T) {
 					synctest.Test(t, func(t *testing.T) {
@@ -554,7 +533,7 @@ func TestListener(t *testing.T) {
 	})
 
 	t.Run("Listeners concurrent phases wait for every listener", func(t *testing.T) {
-		for _, m := range lsConcurrency {
+		for _, m := range concurrentModes {
 			for _, ph := range lsPhases {
 				t.Run(m.name+"/"+ph.name, func(t *testing.T) {
 					synctest.Test(t, func(t *testing.T) {
@@ -581,7 +560,8 @@ func TestListener(t *testing.T) {
 							assert.Equal(t, "fast", rec.trace(), "the body must wait for the whole before phase")
 						}
 						close(release)
-						_, err := lcAwait(t, fut)
+						_, err, ok := awaitFuture(t, fut)
+						require.True(t, ok)
 						require.NoError(t, err)
 						if ph.after {
 							assert.Equal(t, "body fast slow", rec.trace())

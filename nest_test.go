@@ -25,8 +25,7 @@ func TestNest(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("Concurrency: WithMaxDepth above MaxDepthLimit panics", func(t *testing.T) {
-		v, panicked := panicValue(func() { WithMaxDepth(MaxDepthLimit + 1) })
-		assertSetupPanic(t, "WithMaxDepth(MaxDepthLimit+1)", v, panicked)
+		setupPanicMessage(t, "WithMaxDepth(MaxDepthLimit+1)", func() { WithMaxDepth(MaxDepthLimit + 1) })
 	})
 
 	t.Run("Concurrency: WithMaxDepth(MaxDepthLimit) is accepted", func(t *testing.T) {
@@ -379,18 +378,10 @@ func TestRecursion(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					synctest.Test(t, func(t *testing.T) {
 						var (
-							handled  []error
-							handleMu sync.Mutex
-							obs      recursionObserver
+							sink errorSink
+							obs  recursionObserver
 						)
-						opts := append([]Option{
-							WithObserver(&obs),
-							WithErrorHandler(func(err error) {
-								handleMu.Lock()
-								handled = append(handled, err)
-								handleMu.Unlock()
-							}),
-						}, lim.opts...)
+						opts := append([]Option{WithObserver(&obs), WithErrorHandler(sink.handle)}, lim.opts...)
 						reg := New(opts...)
 						var bodies, runs atomic.Int32
 						mustRegister(t, reg, recursionName, func(context.Context, any) (any, error) {
@@ -446,9 +437,7 @@ func TestRecursion(t *testing.T) {
 							// seen by the observer only.
 							require.NoError(t, err)
 							assert.Equal(t, int32(lim.limit), bodies.Load(), "every accepted level runs its body")
-							handleMu.Lock()
-							assert.Empty(t, handled)
-							handleMu.Unlock()
+							assert.Empty(t, sink.all())
 							return
 						case via == "before":
 							// Each level's listener fails with the level below's
@@ -460,9 +449,7 @@ func TestRecursion(t *testing.T) {
 							require.ErrorAs(t, err, &top)
 							assert.Equal(t, StageBefore, top.Stage)
 							assert.Zero(t, bodies.Load(), "no body runs once a before-listener fails")
-							handleMu.Lock()
-							assert.Empty(t, handled)
-							handleMu.Unlock()
+							assert.Empty(t, sink.all())
 							refused = err
 						default: // after
 							// After-listener errors never change the result: every
@@ -470,10 +457,9 @@ func TestRecursion(t *testing.T) {
 							// reports the refusal to the error handler.
 							require.NoError(t, err)
 							assert.Equal(t, int32(lim.limit), bodies.Load())
-							handleMu.Lock()
+							handled := sink.all()
 							require.Len(t, handled, 1)
 							refused = handled[0]
-							handleMu.Unlock()
 							assert.ErrorIs(t, refused, ErrDepthExceeded)
 							var e *Error
 							require.ErrorAs(t, refused, &e)

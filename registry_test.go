@@ -17,33 +17,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// funcObserver calls fn from every Observer and InFlightObserver method,
-// with the method's name.
-type funcObserver struct {
-	fn func(method string, ctx context.Context, inv Invocation)
-}
-
-func (o funcObserver) InvocationBegin(ctx context.Context, inv Invocation) context.Context {
-	o.fn("observer-begin", ctx, inv)
-	return ctx
-}
-
-func (o funcObserver) InvocationEnd(ctx context.Context, inv Invocation, _ Outcome) {
-	o.fn("observer-end", ctx, inv)
-}
-
-func (o funcObserver) InFlightBegin(ctx context.Context, inv Invocation) {
-	o.fn("inflight-begin", ctx, inv)
-}
-
-func (o funcObserver) InFlightEnd(ctx context.Context, inv Invocation) {
-	o.fn("inflight-end", ctx, inv)
-}
-
 func TestConcurrency(t *testing.T) {
 	t.Run("Concurrency_every_method_concurrently", func(t *testing.T) {
 		var handled atomic.Int64
-		r := New(WithObserver(funcObserver{func(string, context.Context, Invocation) {}}),
+		r := New(WithObserver(hookObserver{}),
 			WithErrorHandler(func(error) { handled.Add(1) }))
 		mustRegister(t, r, "Shared", func(_ context.Context, p any) (any, error) { return p, nil },
 			Deduplicate(func(p any) string { return fmt.Sprint(p) }, SharePending))
@@ -123,11 +100,13 @@ func TestConcurrency(t *testing.T) {
 				}
 			})
 		}
-		require.True(t, returnsWithin(t, func() {
+		_, ok := within(t, "Close while invocations keep coming", func() bool {
 			assert.NoError(t, r.Close(ctx))
 			stop.Store(true)
 			wg.Wait()
-		}))
+			return true
+		})
+		require.True(t, ok)
 		assert.Zero(t, r.InFlight("Shared"))
 	})
 
@@ -196,11 +175,11 @@ func TestConcurrency(t *testing.T) {
 					}
 
 					r = New(
-						WithObserver(funcObserver{func(method string, ctx context.Context, inv Invocation) {
+						WithObserver(everyHook(func(method string, ctx context.Context, inv Invocation) {
 							if inv.Action == "Outer" && inv.Payload == "outer" {
 								exercise(method, ctx)
 							}
-						}}),
+						})),
 						WithErrorHandler(func(error) { exercise("error-handler", context.Background()) }),
 					)
 					mustRegister(t, r, "Outer", func(ctx context.Context, p any) (any, error) {
@@ -246,9 +225,11 @@ func TestConcurrency(t *testing.T) {
 						res any
 						err error
 					)
-					require.True(t, returnsWithin(t, func() {
+					_, ok := within(t, "invoking Outer", func() bool {
 						res, err = way.run(context.Background(), r, "Outer", "outer")
-					}))
+						return true
+					})
+					require.True(t, ok)
 					// Other ran its listener and replacement twice (Call, then
 					// InvokeAction); the blocked call ran nothing.
 					assert.Equal(t, "beforeOther otherReplacement beforeOther otherReplacement exercised:"+stage, rec.trace())
@@ -259,7 +240,9 @@ func TestConcurrency(t *testing.T) {
 						require.NoError(t, err)
 						assert.Equal(t, "outer-result", res)
 					}
-					require.True(t, returnsWithin(t, func() { assert.NoError(t, r.Close(context.Background())) }))
+					closeErr, ok := within(t, "Close", func() error { return r.Close(context.Background()) })
+					require.True(t, ok)
+					assert.NoError(t, closeErr)
 				})
 			}
 		}
@@ -282,7 +265,7 @@ func TestConcurrency(t *testing.T) {
 
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		ok := returnsWithin(t, func() {
+		_, ok := within(t, "invoking while a writer holds the lock", func() bool {
 			ctx := context.Background()
 			_, err := r.Call(ctx, "A", "p")
 			assert.NoError(t, err)
@@ -297,6 +280,7 @@ func TestConcurrency(t *testing.T) {
 			_, err = r.Call(ctx, "Unknown", nil)
 			assert.ErrorIs(t, err, ErrActionNotFound)
 			assert.Equal(t, 0, r.InFlight("A"))
+			return true
 		})
 		require.True(t, ok)
 		assert.Equal(t, "before body after before body after before body after dedupe", rec.trace())
@@ -317,7 +301,7 @@ func TestConcurrency(t *testing.T) {
 		fut := r.InvokeAction(context.Background(), "Act", nil)
 		<-started
 
-		require.True(t, returnsWithin(t, func() {
+		_, ok := within(t, "changing the registry while a body runs", func() bool {
 			r.AddListener("afterAct", rec.listen("added-while-body-runs", nil))
 			assert.True(t, removeBefore())
 			assert.Equal(t, 0, r.RemoveAllListeners("beforeAct"))
@@ -333,7 +317,9 @@ func TestConcurrency(t *testing.T) {
 			assert.NoError(t, err)
 			assert.Equal(t, "other", res)
 			assert.Equal(t, 1, r.InFlight("Act"))
-		}))
+			return true
+		})
+		require.True(t, ok)
 		assert.False(t, isDone(fut))
 		close(release)
 		res, err := fut.Result()
@@ -482,11 +468,11 @@ func TestInFlight(t *testing.T) {
 			t.Run(method, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					release := make(chan struct{})
-					r := New(WithObserver(funcObserver{func(m string, _ context.Context, inv Invocation) {
+					r := New(WithObserver(everyHook(func(m string, _ context.Context, inv Invocation) {
 						if m == method && inv.Payload == "held" {
 							<-release
 						}
-					}}))
+					})))
 					mustRegister(t, r, "Act", func(context.Context, any) (any, error) { return "res", nil })
 					fut := r.InvokeAction(context.Background(), "Act", "held")
 					synctest.Wait()
