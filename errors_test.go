@@ -332,12 +332,8 @@ func TestAbort(t *testing.T) {
 				assert.ErrorIs(t, err, ErrPanicked)
 			}},
 		}
-		modes := []struct {
-			name string
-			act  []ActionOption
-		}{{"sequential", nil}, {"concurrent", []ActionOption{Concurrent(true)}}}
 		for _, c := range cases {
-			for _, m := range modes {
+			for _, m := range phaseModes {
 				t.Run(c.name+"/"+m.name, func(t *testing.T) {
 					var rec recorder
 					r := New()
@@ -372,10 +368,7 @@ func TestAbort(t *testing.T) {
 	})
 
 	t.Run("Aborting and errors: abort from an after-listener is a failure", func(t *testing.T) {
-		for _, m := range []struct {
-			name string
-			act  []ActionOption
-		}{{"sequential", nil}, {"concurrent", []ActionOption{Concurrent(true)}}} {
+		for _, m := range phaseModes {
 			t.Run(m.name, func(t *testing.T) {
 				var rec recorder
 				var sink errorSink
@@ -448,10 +441,7 @@ func TestAbort(t *testing.T) {
 
 	t.Run("Aborting and errors: after-listener errors are joined and delivered", func(t *testing.T) {
 		e1, e3 := errors.New("audit failed"), errors.New("metrics failed")
-		for _, m := range []struct {
-			name string
-			act  []ActionOption
-		}{{"sequential", nil}, {"concurrent", []ActionOption{Concurrent(true)}}} {
+		for _, m := range phaseModes {
 			t.Run(m.name, func(t *testing.T) {
 				var rec recorder
 				var sink errorSink

@@ -41,23 +41,34 @@ type unprintable struct{}
 func (u unprintable) Error() string  { panic(u) }
 func (u unprintable) String() string { panic(u) }
 
+// checkFailure checks that err matches ErrFailed at stage and returns what
+// inspecting it found; it reports false, after failing the test, if err is
+// nil or could not be inspected.
+func checkFailure(t testing.TB, err error, stage Stage) (errFacts, bool) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("the invocation succeeded; want it failed in the %v", stage)
+		return errFacts{}, false
+	}
+	f, ok := inspect(t, err)
+	if ok {
+		assert.True(t, f.failed, "error %q does not match ErrFailed", f.msg)
+		assert.Equal(t, stage, f.stage, "stage of error %q", f.msg)
+	}
+	return f, ok
+}
+
 // checkReplacedFailure checks the error of an invocation that a stage failed
 // with an unusable error (offender): it matches ErrFailed at stage, is safe to
 // inspect, and its message names the offender's type, which the library put
 // in place of the offender.
 func checkReplacedFailure(t testing.TB, err error, stage Stage, offender any) {
 	t.Helper()
-	if err == nil {
-		t.Errorf("the invocation succeeded; want it failed in the %v", stage)
-		return
-	}
-	f, ok := inspect(t, err)
+	f, ok := checkFailure(t, err, stage)
 	if !ok {
 		return
 	}
-	assert.True(t, f.failed, "error %q does not match ErrFailed", f.msg)
 	assert.True(t, f.isError, "error %q holds no *Error", f.msg)
-	assert.Equal(t, stage, f.stage, "stage of error %q", f.msg)
 	assert.Contains(t, f.msg, fmt.Sprintf("%T", offender), "the message does not name the offending error's type")
 }
 
@@ -65,16 +76,10 @@ func checkReplacedFailure(t testing.TB, err error, stage Stage, offender any) {
 // ErrGoexit or ErrPanicked as cause says.
 func checkStageFailure(t testing.TB, err error, stage Stage, cause error) {
 	t.Helper()
-	if err == nil {
-		t.Errorf("the invocation succeeded; want it failed in the %v", stage)
-		return
-	}
-	f, ok := inspect(t, err)
+	f, ok := checkFailure(t, err, stage)
 	if !ok {
 		return
 	}
-	assert.True(t, f.failed, "error %q does not match ErrFailed", f.msg)
-	assert.Equal(t, stage, f.stage, "stage of error %q", f.msg)
 	switch cause {
 	case ErrGoexit:
 		assert.True(t, f.goexit, "error %q does not match ErrGoexit", f.msg)

@@ -146,6 +146,13 @@ func registerTraced(t *testing.T, r *Registry, rec *recorder, name string, opts 
 // registerTraced that ran every stage.
 const tracedFull = "update before replacement body after"
 
+// phaseModes run an action's phases one listener after another, as by
+// default, or concurrently.
+var phaseModes = []struct {
+	name string
+	act  []ActionOption
+}{{"sequential", nil}, {"concurrent", []ActionOption{Concurrent(true)}}}
+
 // concurrentModes are the ways to make an action's phases concurrent.
 var concurrentModes = []struct {
 	name string

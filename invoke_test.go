@@ -649,16 +649,9 @@ func TestLifecycle(t *testing.T) {
 				for i := range n {
 					wg.Go(func() {
 						<-start
-						var o outcome
-						if i%2 == 0 {
-							o.res, o.err = r.Call(ctx, "Count", i)
-						} else {
-							// A bounded wait, without t.Fatal off the test goroutine.
-							wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-							o.res, o.err = r.InvokeAction(ctx, "Count", i).Wait(wctx)
-							cancel()
-						}
-						outcomes[i] = o
+						// Each way to invoke in turn.
+						res, err := invokeWays[i%len(invokeWays)].run(ctx, r, "Count", i)
+						outcomes[i] = outcome{res, err}
 					})
 				}
 				close(start)

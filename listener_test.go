@@ -371,18 +371,15 @@ func TestListener(t *testing.T) {
 			}, "body remover removed", "body"},
 		}
 		for _, c := range cases {
-			for _, mode := range []struct {
-				name string
-				opts []ActionOption
-			}{{"sequential", nil}, {"concurrent", []ActionOption{Concurrent(true)}}} {
+			for _, mode := range phaseModes {
 				t.Run(c.name+"/"+mode.name, func(t *testing.T) {
 					var rec recorder
 					r := New()
-					mustRegister(t, r, "A", rec.body("body", nil), mode.opts...)
+					mustRegister(t, r, "A", rec.body("body", nil), mode.act...)
 					c.setup(r, &rec)
 					_, err := r.Call(ctx, "A", nil)
 					require.NoError(t, err)
-					if mode.opts == nil {
+					if mode.act == nil {
 						assert.Equal(t, c.first, rec.trace(), "first invocation")
 					} else {
 						// Within a concurrent phase the order is not fixed.
@@ -594,11 +591,7 @@ func TestListener(t *testing.T) {
 	})
 
 	t.Run("Listeners Once runs exactly once under concurrent invocations", func(t *testing.T) {
-		modes := []struct {
-			name string
-			act  []ActionOption
-		}{{"sequential", nil}, {"concurrent", []ActionOption{Concurrent(true)}}}
-		for _, m := range modes {
+		for _, m := range phaseModes {
 			for _, ph := range lsPhases {
 				t.Run(m.name+"/"+ph.name, func(t *testing.T) {
 					r := New()
@@ -613,14 +606,8 @@ func TestListener(t *testing.T) {
 					for i := range n {
 						wg.Go(func() {
 							<-start
-							if i%2 == 0 {
-								_, err := r.Call(ctx, "A", nil)
-								assert.NoError(t, err)
-								return
-							}
-							wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-							defer cancel()
-							_, err := r.InvokeAction(ctx, "A", nil).Wait(wctx)
+							// Each way to invoke in turn.
+							_, err := invokeWays[i%len(invokeWays)].run(ctx, r, "A", nil)
 							assert.NoError(t, err)
 						})
 					}
