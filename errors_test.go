@@ -188,11 +188,7 @@ func TestAbort(t *testing.T) {
 
 					fut := r.InvokeAction(t.Context(), "A", nil)
 					synctest.Wait()
-					select {
-					case <-fut.Done():
-						t.Fatal("the abort was applied before the started listeners returned")
-					default:
-					}
+					require.False(t, isDone(fut), "the abort was applied before the started listeners returned")
 					close(release)
 					_, err, ok := awaitFuture(t, fut)
 					require.True(t, ok)
