@@ -2,11 +2,13 @@ package actions
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -110,8 +112,7 @@ func TestDrain(t *testing.T) {
 		t.Parallel()
 		r := New()
 		mustRegister(t, r, "A", func(context.Context, any) (any, error) { return "res", nil })
-		v, panicked := panicValue(func() { r.Close(nil) })
-		assertSetupPanic(t, "Close(nil)", v, panicked)
+		setupPanicMessage(t, "Close(nil)", func() { r.Close(nil) })
 		if out, ok := callWithin(t, r, context.Background(), "A", nil); ok {
 			assert.NoError(t, out.err, "a Call after Close(nil)")
 			assert.Equal(t, "res", out.res)
@@ -137,8 +138,7 @@ func TestDrain(t *testing.T) {
 		}()
 		_, ok := awaitChan(t, entered, "the body")
 		require.True(t, ok)
-		v, panicked := panicValue(func() { r.Close(nil) })
-		assertSetupPanic(t, "Close(nil)", v, panicked)
+		setupPanicMessage(t, "Close(nil)", func() { r.Close(nil) })
 		if out, ok := callWithin(t, r, context.Background(), "A", nil); ok {
 			assert.NoError(t, out.err, "a Call after Close(nil)")
 			assert.Equal(t, "res", out.res)
@@ -207,6 +207,191 @@ func TestDrain(t *testing.T) {
 		assert.False(t, sawSelfMissing.Load(), "a body saw InFlight not count its own invocation")
 		assert.Zero(t, r.InFlight("A"))
 	})
+}
+
+func TestClose(t *testing.T) {
+	t.Run("Concurrency_close_waits_for_invocations_started_before_it", func(t *testing.T) {
+		// InvokeAction returns before its goroutine runs: the invocation is
+		// admitted when InvokeAction is called, so a Close that follows
+		// waits for it, and it runs instead of failing with ErrClosed.
+		for range 100 {
+			r := New()
+			mustRegister(t, r, "A", func(context.Context, any) (any, error) { return "ok", nil })
+			fut := r.InvokeAction(context.Background(), "A", nil)
+			typed := Typed[any, string](r, "A").Invoke(context.Background(), nil)
+			require.NoError(t, r.Close(context.Background()))
+			require.True(t, isDone(fut), "Close returned before an admitted invocation completed")
+			res, err := fut.Result()
+			require.NoError(t, err)
+			assert.Equal(t, "ok", res)
+			tres, err := typed.Result()
+			require.NoError(t, err)
+			assert.Equal(t, "ok", tres)
+			_, err = r.InvokeAction(context.Background(), "A", nil).Result()
+			assert.ErrorIs(t, err, ErrClosed)
+		}
+	})
+
+	t.Run("Concurrency_stops_new_invocations", func(t *testing.T) {
+		r := New()
+		var rec recorder
+		mustRegister(t, r, "Act", rec.body("body", "res"))
+		r.AddListener("beforeAct", rec.listen("before", nil))
+		require.NoError(t, r.Close(context.Background()))
+		require.NoError(t, r.Close(context.Background()), "Close may be called again")
+		for _, way := range invokeWays {
+			res, err := way.run(context.Background(), r, "Act", nil)
+			assert.Nil(t, res)
+			assert.ErrorIs(t, err, ErrClosed)
+			var e *Error
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, ErrClosed, e.Kind)
+			assert.Equal(t, "Act", e.Action)
+		}
+		_, err := Typed[any, any](r, "Act").Call(context.Background(), nil)
+		assert.ErrorIs(t, err, ErrClosed)
+		assert.Empty(t, rec.trace())
+	})
+
+	t.Run("Concurrency_waits_for_in_flight", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := New()
+			var rec recorder
+			release, fut := startInFlight(t, r, &rec)
+
+			closeErrs := make(chan error, 2)
+			for range 2 {
+				go func() { closeErrs <- r.Close(context.Background()) }()
+			}
+			synctest.Wait()
+			assert.Empty(t, closeErrs, "Close returned while an invocation is in flight")
+			_, err := r.Call(context.Background(), "Act", nil)
+			assert.ErrorIs(t, err, ErrClosed, "new invocations are rejected while Close waits")
+
+			close(release)
+			assert.NoError(t, <-closeErrs)
+			assert.NoError(t, <-closeErrs)
+			assert.True(t, isDone(fut), "Close returned before the future completed")
+			res, err := fut.Result()
+			require.NoError(t, err)
+			assert.Equal(t, "res", res)
+			assert.Equal(t, "body after", rec.trace())
+		})
+	})
+
+	t.Run("Concurrency_ctx_done_first_returns_cause", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			// ctx returns the ctx to close with, a func that ends it (nil when
+			// it ends by itself) and what Close should then return.
+			ctx func(t *testing.T) (ctx context.Context, stop func(), want error)
+		}{
+			{"cancel_cause", func(t *testing.T) (context.Context, func(), error) {
+				cause := errors.New("shutdown took too long")
+				ctx, cancel := context.WithCancelCause(context.Background())
+				t.Cleanup(func() { cancel(nil) })
+				return ctx, func() { cancel(cause) }, cause
+			}},
+			{"deadline", func(t *testing.T) (context.Context, func(), error) {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				t.Cleanup(cancel)
+				return ctx, nil, context.DeadlineExceeded
+			}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					r := New()
+					var rec recorder
+					release, fut := startInFlight(t, r, &rec)
+
+					ctx, stop, want := tc.ctx(t)
+					closeErr := make(chan error, 1)
+					go func() { closeErr <- r.Close(ctx) }()
+					synctest.Wait()
+					if stop != nil {
+						assert.Empty(t, closeErr)
+						stop()
+					}
+					assert.Equal(t, want, <-closeErr, "Close returns the raw cause")
+					assert.False(t, isDone(fut), "the in-flight invocation goes on")
+
+					close(release)
+					res, err := fut.Result()
+					require.NoError(t, err)
+					assert.Equal(t, "res", res)
+					assert.Equal(t, "body after", rec.trace())
+					_, err = r.Call(context.Background(), "Act", nil)
+					assert.ErrorIs(t, err, ErrClosed)
+				})
+			})
+		}
+	})
+
+	t.Run("Concurrency_invocations_started_after_close_began_fail", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := New()
+			var rec recorder
+			release := make(chan struct{})
+			mustRegister(t, r, "Inner", rec.body("inner", "inner"))
+			mustRegister(t, r, "Outer", func(ctx context.Context, _ any) (any, error) {
+				<-release
+				_, err := r.Call(ctx, "Inner", nil)
+				assert.ErrorIs(t, err, ErrClosed)
+				_, err = r.InvokeAction(ctx, "Inner", nil).Result()
+				assert.ErrorIs(t, err, ErrClosed)
+				rec.add("body")
+				return "outer", nil
+			})
+			r.AddListener("afterOuter", func(ctx context.Context, _ any) error {
+				_, err := r.InvokeAction(ctx, "Inner", nil).Wait(ctx)
+				assert.ErrorIs(t, err, ErrClosed)
+				rec.add("after")
+				return nil
+			})
+			fut := r.InvokeAction(context.Background(), "Outer", nil)
+			synctest.Wait()
+			closeErr := make(chan error, 1)
+			go func() { closeErr <- r.Close(context.Background()) }()
+			synctest.Wait()
+			close(release)
+			assert.NoError(t, <-closeErr, "Close does not wait for invocations it rejected")
+			res, err := fut.Result()
+			require.NoError(t, err)
+			assert.Equal(t, "outer", res)
+			assert.Equal(t, "body after", rec.trace(), "Inner never ran")
+		})
+	})
+
+	t.Run("Concurrency_idle_close_with_done_ctx_is_deterministic", func(t *testing.T) {
+		// With nothing in flight there is nothing to wait for; whatever Close
+		// then returns for a done ctx, it must not be decided by a coin toss.
+		cause := errors.New("done already")
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(cause)
+		results := map[string]int{}
+		for range 200 {
+			err := New().Close(ctx)
+			results[fmt.Sprint(err)]++
+		}
+		assert.Len(t, results, 1, "Close(done ctx) on an idle registry returned %v", results)
+	})
+}
+
+// startInFlight registers "Act", whose body waits for release and whose
+// after-listener records, invokes it, and returns once the invocation is
+// blocked in its body (call it inside a synctest bubble).
+func startInFlight(t *testing.T, r *Registry, rec *recorder) (release chan struct{}, fut *Future[any]) {
+	t.Helper()
+	release = make(chan struct{})
+	mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
+		<-release
+		rec.add("body")
+		return "res", nil
+	})
+	r.AddListener("afterAct", rec.listen("after", nil))
+	fut = r.InvokeAction(context.Background(), "Act", nil)
+	synctest.Wait()
+	return release, fut
 }
 
 // drainInFlightRounds is how many invocations the InFlight test makes, if

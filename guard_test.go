@@ -41,23 +41,34 @@ type unprintable struct{}
 func (u unprintable) Error() string  { panic(u) }
 func (u unprintable) String() string { panic(u) }
 
+// checkFailure checks that err matches ErrFailed at stage and returns what
+// inspecting it found; it reports false, after failing the test, if err is
+// nil or could not be inspected.
+func checkFailure(t testing.TB, err error, stage Stage) (errFacts, bool) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("the invocation succeeded; want it failed in the %v", stage)
+		return errFacts{}, false
+	}
+	f, ok := inspect(t, err)
+	if ok {
+		assert.True(t, f.failed, "error %q does not match ErrFailed", f.msg)
+		assert.Equal(t, stage, f.stage, "stage of error %q", f.msg)
+	}
+	return f, ok
+}
+
 // checkReplacedFailure checks the error of an invocation that a stage failed
 // with an unusable error (offender): it matches ErrFailed at stage, is safe to
 // inspect, and its message names the offender's type, which the library put
 // in place of the offender.
 func checkReplacedFailure(t testing.TB, err error, stage Stage, offender any) {
 	t.Helper()
-	if err == nil {
-		t.Errorf("the invocation succeeded; want it failed in the %v", stage)
-		return
-	}
-	f, ok := inspect(t, err)
+	f, ok := checkFailure(t, err, stage)
 	if !ok {
 		return
 	}
-	assert.True(t, f.failed, "error %q does not match ErrFailed", f.msg)
 	assert.True(t, f.isError, "error %q holds no *Error", f.msg)
-	assert.Equal(t, stage, f.stage, "stage of error %q", f.msg)
 	assert.Contains(t, f.msg, fmt.Sprintf("%T", offender), "the message does not name the offending error's type")
 }
 
@@ -65,38 +76,16 @@ func checkReplacedFailure(t testing.TB, err error, stage Stage, offender any) {
 // ErrGoexit or ErrPanicked as cause says.
 func checkStageFailure(t testing.TB, err error, stage Stage, cause error) {
 	t.Helper()
-	if err == nil {
-		t.Errorf("the invocation succeeded; want it failed in the %v", stage)
-		return
-	}
-	f, ok := inspect(t, err)
+	f, ok := checkFailure(t, err, stage)
 	if !ok {
 		return
 	}
-	assert.True(t, f.failed, "error %q does not match ErrFailed", f.msg)
-	assert.Equal(t, stage, f.stage, "stage of error %q", f.msg)
 	switch cause {
 	case ErrGoexit:
 		assert.True(t, f.goexit, "error %q does not match ErrGoexit", f.msg)
 	case ErrPanicked:
 		assert.True(t, f.panicked, "error %q does not match ErrPanicked", f.msg)
 	}
-}
-
-// callOutcome is what a Call returned.
-type callOutcome struct {
-	res any
-	err error
-}
-
-// callWithin runs r.Call in a goroutine of its own, under waitBound, with no
-// panic let through.
-func callWithin(t testing.TB, r *Registry, ctx context.Context, name string, payload any) (callOutcome, bool) {
-	t.Helper()
-	return within(t, "Call", func() callOutcome {
-		res, err := r.Call(ctx, name, payload)
-		return callOutcome{res, err}
-	})
 }
 
 // invokeSettled invokes name with InvokeAction and waits for the future;
@@ -501,13 +490,11 @@ func TestGuard(t *testing.T) {
 			return "res", nil
 		})
 		fut := r.InvokeAction(ctx, "A", nil)
-		v, panicked := panicValue(func() { fut.Wait(nil) })
-		assertSetupPanic(t, "Wait(nil) on a pending future", v, panicked)
+		setupPanicMessage(t, "Wait(nil) on a pending future", func() { fut.Wait(nil) })
 		close(release)
 		_, _, ok := awaitFuture(t, fut)
 		require.True(t, ok)
-		v, panicked = panicValue(func() { fut.Wait(nil) })
-		assertSetupPanic(t, "Wait(nil) on a completed future", v, panicked)
+		setupPanicMessage(t, "Wait(nil) on a completed future", func() { fut.Wait(nil) })
 	})
 }
 

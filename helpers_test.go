@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// The fakes and helpers shared by the tests of several files.
+
 // recorder records calls in order, safe for concurrent use; tests assert
 // order by comparing its trace.
 type recorder struct {
@@ -59,6 +61,31 @@ func (r *recorder) body(tag string, res any) Body {
 	}
 }
 
+func TestRecorder(t *testing.T) {
+	var rec recorder
+	rec.add("b")
+	rec.add("a")
+	require.Equal(t, "b a", rec.trace())
+	require.Equal(t, "a b", rec.sorted())
+}
+
+// doneBody returns a body that records the payload it saw and returns
+// "done".
+func doneBody(rec *recorder) Body {
+	return func(_ context.Context, p any) (any, error) {
+		rec.add(fmt.Sprint("body:", p))
+		return "done", nil
+	}
+}
+
+// layer returns a replacement that records tag and calls its original once.
+func layer(rec *recorder, tag string) Replacement {
+	return func(ctx context.Context, p any, original Body) (any, error) {
+		rec.add(tag)
+		return original(ctx, p)
+	}
+}
+
 // mustRegister registers an action and fails the test on error.
 func mustRegister(t testing.TB, r *Registry, name string, body Body, opts ...ActionOption) func() bool {
 	t.Helper()
@@ -93,18 +120,80 @@ func registerEveryStage(t testing.TB, r *Registry, concurrent bool, see func(sta
 	})
 }
 
-func TestRecorder(t *testing.T) {
-	var rec recorder
-	rec.add("b")
-	rec.add("a")
-	require.Equal(t, "b a", rec.trace())
-	require.Equal(t, "a b", rec.sorted())
+// registerTraced registers name with a payload update, a before- and an
+// after-listener and a replacement, all recorded in rec, so that a test can
+// check that nothing of an invocation ran. The update appends "+updated" to
+// a string payload.
+func registerTraced(t *testing.T, r *Registry, rec *recorder, name string, opts ...ActionOption) {
+	t.Helper()
+	opts = append(opts, UpdatePayload(func(_ context.Context, p any) (any, error) {
+		rec.add("update")
+		return fmt.Sprint(p, "+updated"), nil
+	}))
+	mustRegister(t, r, name, func(_ context.Context, p any) (any, error) {
+		rec.add("body")
+		return p, nil
+	}, opts...)
+	r.AddListener("before"+name, rec.listen("before", nil))
+	r.AddListener("after"+name, rec.listen("after", nil))
+	r.ReplaceAction(name, func(ctx context.Context, p any, original Body) (any, error) {
+		rec.add("replacement")
+		return original(ctx, p)
+	})
 }
 
-// waitBound bounds every wait on the library in the tests of hostile user
-// code: ample on a loaded machine under -race, so that reaching it means a
-// hang, which then fails the test instead of hanging the run.
+// tracedFull is the trace of an invocation of an action registered by
+// registerTraced that ran every stage.
+const tracedFull = "update before replacement body after"
+
+// phaseModes run an action's phases one listener after another, as by
+// default, or concurrently.
+var phaseModes = []struct {
+	name string
+	act  []ActionOption
+}{{"sequential", nil}, {"concurrent", []ActionOption{Concurrent(true)}}}
+
+// concurrentModes are the ways to make an action's phases concurrent.
+var concurrentModes = []struct {
+	name string
+	reg  []Option
+	act  []ActionOption
+}{
+	{"Concurrent(true)", nil, []ActionOption{Concurrent(true)}},
+	{"WithConcurrentPhases", []Option{WithConcurrentPhases()}, nil},
+}
+
+// invokeWay is one of the two ways to run an invocation: the package docs'
+// Lifecycle promises that Call and InvokeAction have the same semantics, so
+// tests that can run through both do.
+type invokeWay struct {
+	name string
+	run  func(ctx context.Context, r *Registry, name string, payload any) (any, error)
+}
+
+var invokeWays = []invokeWay{
+	{"Call", func(ctx context.Context, r *Registry, name string, payload any) (any, error) {
+		return r.Call(ctx, name, payload)
+	}},
+	{"InvokeAction", func(ctx context.Context, r *Registry, name string, payload any) (any, error) {
+		// Waited for up to waitBound, so that a future that never completes
+		// fails the invocation with errNotCompleted instead of hanging the
+		// test. In a synctest bubble the bound is on the fake clock and is
+		// reached as soon as everything else is blocked.
+		wctx, cancel := context.WithTimeoutCause(context.Background(), waitBound, errNotCompleted)
+		defer cancel()
+		return r.InvokeAction(ctx, name, payload).Wait(wctx)
+	}},
+}
+
+// waitBound bounds every wait on the library in the tests: ample on a
+// loaded machine under -race, so that reaching it means a hang, which then
+// fails the test instead of hanging the run.
 const waitBound = 5 * time.Second
+
+// errNotCompleted is the cause of a wait for a future that gave up at
+// waitBound.
+var errNotCompleted = fmt.Errorf("the future did not complete within %v", waitBound)
 
 // within runs fn in a goroutine of its own and returns what it returned. If
 // fn panics, calls runtime.Goexit or has not returned within waitBound, it
@@ -146,54 +235,25 @@ func within[T any](t testing.TB, what string, fn func() T) (T, bool) {
 	}
 }
 
-// safeSprint formats v with %v, or names its type when formatting it panics.
-func safeSprint(v any) (s string) {
-	defer func() {
-		if recover() != nil {
-			s = fmt.Sprintf("a value of type %T that cannot be printed", v)
-		}
-	}()
-	return fmt.Sprint(v)
+// callOutcome is what a Call returned.
+type callOutcome struct {
+	res any
+	err error
 }
 
-// panicValue runs fn and returns what it panicked with, if it did.
-func panicValue(fn func()) (v any, panicked bool) {
-	defer func() {
-		if panicked {
-			v = recover()
-		}
-	}()
-	panicked = true
-	fn()
-	panicked = false
-	return nil, false
-}
-
-// assertSetupPanic checks that a call panicked as a programmer error does:
-// with a message prefixed "actions: ".
-func assertSetupPanic(t testing.TB, what string, v any, panicked bool) {
+// callWithin runs r.Call in a goroutine of its own, under waitBound, with no
+// panic let through.
+func callWithin(t testing.TB, r *Registry, ctx context.Context, name string, payload any) (callOutcome, bool) {
 	t.Helper()
-	if !panicked {
-		t.Errorf("%s did not panic", what)
-		return
-	}
-	var msg string
-	switch v := v.(type) {
-	case string:
-		msg = v
-	case error:
-		msg = v.Error()
-	default:
-		t.Errorf("%s panicked with %T %s, not a message", what, v, safeSprint(v))
-		return
-	}
-	if !strings.HasPrefix(msg, "actions: ") {
-		t.Errorf("%s panicked with %q, not a message prefixed \"actions: \"", what, msg)
-	}
+	return within(t, "Call", func() callOutcome {
+		res, err := r.Call(ctx, name, payload)
+		return callOutcome{res, err}
+	})
 }
 
 // awaitFuture waits up to waitBound for fut and returns its outcome, or
-// reports false after failing the test.
+// reports false after failing the test. In a synctest bubble the bound is on
+// the fake clock and is reached as soon as everything else is blocked.
 func awaitFuture[R any](t testing.TB, fut *Future[R]) (res R, err error, ok bool) {
 	t.Helper()
 	select {
@@ -219,11 +279,66 @@ func awaitChan[T any](t testing.TB, ch <-chan T, what string) (v T, ok bool) {
 	}
 }
 
+// isDone reports whether f has completed, without waiting.
+func isDone(f *Future[any]) bool {
+	select {
+	case <-f.Done():
+		return true
+	default:
+		return false
+	}
+}
+
 // closeWithin closes r with a ctx that gives up after d.
 func closeWithin(r *Registry, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	return r.Close(ctx)
+}
+
+// safeSprint formats v with %v, or names its type when formatting it panics.
+func safeSprint(v any) (s string) {
+	defer func() {
+		if recover() != nil {
+			s = fmt.Sprintf("a value of type %T that cannot be printed", v)
+		}
+	}()
+	return fmt.Sprint(v)
+}
+
+// panicValue runs fn and returns what it panicked with, if it did.
+func panicValue(fn func()) (v any, panicked bool) {
+	defer func() {
+		if panicked {
+			v = recover()
+		}
+	}()
+	panicked = true
+	fn()
+	panicked = false
+	return nil, false
+}
+
+// setupPanicMessage runs fn, which must panic as a programmer error does
+// (the package docs' "Aborting and errors"): with a message, a string,
+// prefixed "actions: ". It returns the message; if fn did not panic with a
+// string, it fails the test and returns "".
+func setupPanicMessage(t testing.TB, what string, fn func()) string {
+	t.Helper()
+	v, panicked := panicValue(fn)
+	if !panicked {
+		t.Errorf("%s did not panic", what)
+		return ""
+	}
+	msg, ok := v.(string)
+	if !ok {
+		t.Errorf("%s panicked with %T %s, not a message", what, v, safeSprint(v))
+		return ""
+	}
+	if !strings.HasPrefix(msg, "actions: ") {
+		t.Errorf("%s panicked with %q, not a message prefixed \"actions: \"", what, msg)
+	}
+	return msg
 }
 
 // hookObserver is an Observer and InFlightObserver that calls its funcs,
@@ -260,6 +375,116 @@ func (o hookObserver) InFlightEnd(ctx context.Context, inv Invocation) {
 	if o.inEnd != nil {
 		o.inEnd(ctx, inv)
 	}
+}
+
+// everyHook returns a hookObserver each of whose methods calls fn with the
+// method's name: observer-begin, observer-end, inflight-begin or
+// inflight-end. Its InvocationBegin returns the ctx it received.
+func everyHook(fn func(method string, ctx context.Context, inv Invocation)) hookObserver {
+	return hookObserver{
+		begin: func(ctx context.Context, inv Invocation) context.Context {
+			fn("observer-begin", ctx, inv)
+			return ctx
+		},
+		end:     func(ctx context.Context, inv Invocation, _ Outcome) { fn("observer-end", ctx, inv) },
+		inBegin: func(ctx context.Context, inv Invocation) { fn("inflight-begin", ctx, inv) },
+		inEnd:   func(ctx context.Context, inv Invocation) { fn("inflight-end", ctx, inv) },
+	}
+}
+
+// obsEvent is one call an Observer received.
+type obsEvent struct {
+	kind string // begin, end, inflight-begin, inflight-end
+	ctx  context.Context
+	inv  Invocation
+	out  Outcome
+}
+
+// spyObserver records what an Observer sees, in order; safe for concurrent
+// use. It does not implement InFlightObserver; inFlightSpy does.
+type spyObserver struct {
+	mu     sync.Mutex
+	events []obsEvent
+	// beginCtx, when set, makes the context InvocationBegin returns.
+	beginCtx func(ctx context.Context, inv Invocation) context.Context
+}
+
+func (o *spyObserver) record(ev obsEvent) {
+	o.mu.Lock()
+	o.events = append(o.events, ev)
+	o.mu.Unlock()
+}
+
+func (o *spyObserver) InvocationBegin(ctx context.Context, inv Invocation) context.Context {
+	o.record(obsEvent{kind: "begin", ctx: ctx, inv: inv})
+	if o.beginCtx != nil {
+		return o.beginCtx(ctx, inv)
+	}
+	return ctx
+}
+
+func (o *spyObserver) InvocationEnd(ctx context.Context, inv Invocation, out Outcome) {
+	o.record(obsEvent{kind: "end", ctx: ctx, inv: inv, out: out})
+}
+
+// where returns the events for which keep is true, in order.
+func (o *spyObserver) where(keep func(obsEvent) bool) []obsEvent {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []obsEvent
+	for _, ev := range o.events {
+		if keep(ev) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// ends returns the end events of action.
+func (o *spyObserver) ends(action string) []obsEvent {
+	return o.where(func(ev obsEvent) bool { return ev.kind == "end" && ev.inv.Action == action })
+}
+
+// kinds returns the kinds of the events of the invocations whose payload is
+// payload, space-separated.
+func (o *spyObserver) kinds(payload any) string {
+	var ks []string
+	for _, ev := range o.where(func(ev obsEvent) bool { return ev.inv.Payload == payload }) {
+		ks = append(ks, ev.kind)
+	}
+	return strings.Join(ks, " ")
+}
+
+// inFlightSpy is a spyObserver that also records the InFlightObserver
+// calls.
+type inFlightSpy struct{ *spyObserver }
+
+func (o inFlightSpy) InFlightBegin(ctx context.Context, inv Invocation) {
+	o.record(obsEvent{kind: "inflight-begin", ctx: ctx, inv: inv})
+}
+
+func (o inFlightSpy) InFlightEnd(ctx context.Context, inv Invocation) {
+	o.record(obsEvent{kind: "inflight-end", ctx: ctx, inv: inv})
+}
+
+// errorSink collects what an error handler receives; safe for concurrent
+// use. Give its handle method to WithErrorHandler.
+type errorSink struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (s *errorSink) handle(err error) {
+	s.mu.Lock()
+	s.errs = append(s.errs, err)
+	s.mu.Unlock()
+}
+
+// all returns the errors received so far, in order.
+func (s *errorSink) all() []error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]error(nil), s.errs...)
 }
 
 // errFacts is what inspecting an invocation's error found.

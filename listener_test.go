@@ -24,27 +24,6 @@ var lsPhases = []struct {
 	{"after", "afterA", true},
 }
 
-// lsConcurrency are the ways to make an action's phases concurrent.
-var lsConcurrency = []struct {
-	name string
-	reg  []Option
-	act  []ActionOption
-}{
-	{"Concurrent(true)", nil, []ActionOption{Concurrent(true)}},
-	{"WithConcurrentPhases", []Option{WithConcurrentPhases()}, nil},
-}
-
-// lsPanicMessage returns the message fn panics with, or "" if it does not.
-func lsPanicMessage(fn func()) (msg string) {
-	defer func() {
-		if v := recover(); v != nil {
-			msg = fmt.Sprint(v)
-		}
-	}()
-	fn()
-	return ""
-}
-
 func TestListener(t *testing.T) {
 	ctx := context.Background()
 	nop := func(context.Context, any) error { return nil }
@@ -92,13 +71,13 @@ func TestListener(t *testing.T) {
 					"Listeners":          func() { r.Listeners(c.event) },
 				}
 				for method, call := range entry {
-					msg := lsPanicMessage(call)
 					if c.ok {
-						assert.Empty(t, msg, "%s must accept a legal event", method)
+						v, panicked := panicValue(call)
+						assert.False(t, panicked, "%s must accept a legal event; it panicked with %s", method, safeSprint(v))
 						continue
 					}
-					if assert.NotEmpty(t, msg, "%s must reject an illegal event loudly", method) {
-						assert.True(t, strings.HasPrefix(msg, "actions: "), "%s panic %q lacks the prefix", method, msg)
+					// An illegal event is rejected loudly.
+					if msg := setupPanicMessage(t, method, call); msg != "" {
 						assert.Contains(t, msg, fmt.Sprintf("%q", c.event), "%s panic names the event", method)
 					}
 				}
@@ -122,8 +101,7 @@ func TestListener(t *testing.T) {
 	})
 
 	t.Run("Listeners nil listener panics", func(t *testing.T) {
-		msg := lsPanicMessage(func() { New().AddListener("beforeA", nil) })
-		assert.True(t, strings.HasPrefix(msg, "actions: "), "panic %q", msg)
+		setupPanicMessage(t, "AddListener with a nil listener", func() { New().AddListener("beforeA", nil) })
 	})
 
 	t.Run("Listeners listening before registration", func(t *testing.T) {
@@ -393,18 +371,15 @@ func TestListener(t *testing.T) {
 			}, "body remover removed", "body"},
 		}
 		for _, c := range cases {
-			for _, mode := range []struct {
-				name string
-				opts []ActionOption
-			}{{"sequential", nil}, {"concurrent", []ActionOption{Concurrent(true)}}} {
+			for _, mode := range phaseModes {
 				t.Run(c.name+"/"+mode.name, func(t *testing.T) {
 					var rec recorder
 					r := New()
-					mustRegister(t, r, "A", rec.body("body", nil), mode.opts...)
+					mustRegister(t, r, "A", rec.body("body", nil), mode.act...)
 					c.setup(r, &rec)
 					_, err := r.Call(ctx, "A", nil)
 					require.NoError(t, err)
-					if mode.opts == nil {
+					if mode.act == nil {
 						assert.Equal(t, c.first, rec.trace(), "first invocation")
 					} else {
 						// Within a concurrent phase the order is not fixed.
@@ -498,7 +473,8 @@ func TestListener(t *testing.T) {
 							assert.Equal(t, "1start", rec.trace())
 						}
 						close(release)
-						_, err := lcAwait(t, fut)
+						_, err, ok := awaitFuture(t, fut)
+						require.True(t, ok)
 						require.NoError(t, err)
 						if ph.after {
 							assert.Equal(t, "body 1start 1end 2 3", rec.trace())
@@ -512,7 +488,7 @@ func TestListener(t *testing.T) {
 	})
 
 	t.Run("Listeners concurrent phases start every listener together", func(t *testing.T) {
-		for _, m := range lsConcurrency {
+		for _, m := range concurrentModes {
 			for _, ph := range lsPhases {
 				t.Run(m.name+"/"+ph.name, func(t *testing.T) {
 					synctest.Test(t, func(t *testing.T) {
@@ -554,7 +530,7 @@ func TestListener(t *testing.T) {
 	})
 
 	t.Run("Listeners concurrent phases wait for every listener", func(t *testing.T) {
-		for _, m := range lsConcurrency {
+		for _, m := range concurrentModes {
 			for _, ph := range lsPhases {
 				t.Run(m.name+"/"+ph.name, func(t *testing.T) {
 					synctest.Test(t, func(t *testing.T) {
@@ -570,18 +546,15 @@ func TestListener(t *testing.T) {
 						r.AddListener(ph.event, rec.listen("fast", nil))
 						fut := r.InvokeAction(t.Context(), "A", nil)
 						synctest.Wait()
-						select {
-						case <-fut.Done():
-							t.Error("the invocation completed while a listener was still running")
-						default:
-						}
+						assert.False(t, isDone(fut), "the invocation completed while a listener was still running")
 						if ph.after {
 							assert.Equal(t, "body fast", rec.trace())
 						} else {
 							assert.Equal(t, "fast", rec.trace(), "the body must wait for the whole before phase")
 						}
 						close(release)
-						_, err := lcAwait(t, fut)
+						_, err, ok := awaitFuture(t, fut)
+						require.True(t, ok)
 						require.NoError(t, err)
 						if ph.after {
 							assert.Equal(t, "body fast slow", rec.trace())
@@ -614,11 +587,7 @@ func TestListener(t *testing.T) {
 	})
 
 	t.Run("Listeners Once runs exactly once under concurrent invocations", func(t *testing.T) {
-		modes := []struct {
-			name string
-			act  []ActionOption
-		}{{"sequential", nil}, {"concurrent", []ActionOption{Concurrent(true)}}}
-		for _, m := range modes {
+		for _, m := range phaseModes {
 			for _, ph := range lsPhases {
 				t.Run(m.name+"/"+ph.name, func(t *testing.T) {
 					r := New()
@@ -633,14 +602,8 @@ func TestListener(t *testing.T) {
 					for i := range n {
 						wg.Go(func() {
 							<-start
-							if i%2 == 0 {
-								_, err := r.Call(ctx, "A", nil)
-								assert.NoError(t, err)
-								return
-							}
-							wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-							defer cancel()
-							_, err := r.InvokeAction(ctx, "A", nil).Wait(wctx)
+							// Each way to invoke in turn.
+							_, err := invokeWays[i%len(invokeWays)].run(ctx, r, "A", nil)
 							assert.NoError(t, err)
 						})
 					}

@@ -3,9 +3,14 @@ package actions
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"runtime/debug"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,8 +25,7 @@ func TestNest(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("Concurrency: WithMaxDepth above MaxDepthLimit panics", func(t *testing.T) {
-		v, panicked := panicValue(func() { WithMaxDepth(MaxDepthLimit + 1) })
-		assertSetupPanic(t, "WithMaxDepth(MaxDepthLimit+1)", v, panicked)
+		setupPanicMessage(t, "WithMaxDepth(MaxDepthLimit+1)", func() { WithMaxDepth(MaxDepthLimit + 1) })
 	})
 
 	t.Run("Concurrency: WithMaxDepth(MaxDepthLimit) is accepted", func(t *testing.T) {
@@ -154,5 +158,349 @@ func TestNest(t *testing.T) {
 			assert.NoError(t, out.err, "an invocation with the ctx of one that has ended")
 			assert.Equal(t, "res", out.res)
 		}
+	})
+
+	t.Run("Concurrency_depth_limit", func(t *testing.T) {
+		for _, tc := range []struct {
+			name  string
+			reg   func() *Registry
+			limit int
+		}{
+			{"WithMaxDepth_1", func() *Registry { return New(WithMaxDepth(1)) }, 1},
+			{"WithMaxDepth_2", func() *Registry { return New(WithMaxDepth(2)) }, 2},
+			{"WithMaxDepth_5", func() *Registry { return New(WithMaxDepth(5)) }, 5},
+			{"default_New", func() *Registry { return New() }, DefaultMaxDepth},
+			{"default_zero_value", func() *Registry { return &Registry{} }, DefaultMaxDepth},
+		} {
+			for _, way := range invokeWays {
+				t.Run(tc.name+"/"+way.name, func(t *testing.T) {
+					r := tc.reg()
+					// Nest invokes itself until its payload, the number of levels
+					// still to go, reaches 1: a top-level invocation with payload
+					// n reaches depth n.
+					mustRegister(t, r, "Nest", func(ctx context.Context, p any) (any, error) {
+						if n := p.(int); n > 1 {
+							return way.run(ctx, r, "Nest", n-1)
+						}
+						return "leaf", nil
+					})
+					res, err := way.run(context.Background(), r, "Nest", tc.limit)
+					require.NoError(t, err, "depth %d is within the limit", tc.limit)
+					assert.Equal(t, "leaf", res)
+
+					_, err = way.run(context.Background(), r, "Nest", tc.limit+1)
+					assert.ErrorIs(t, err, ErrDepthExceeded)
+					var e *Error
+					require.ErrorAs(t, err, &e)
+					assert.Equal(t, "Nest", e.Action)
+					assert.True(t, strings.HasPrefix(err.Error(), "actions: "), err.Error())
+				})
+			}
+		}
+	})
+
+	t.Run("Concurrency_nesting_is_carried_by_ctx", func(t *testing.T) {
+		r := New(WithMaxDepth(1))
+		mustRegister(t, r, "Leaf", func(context.Context, any) (any, error) { return "leaf", nil })
+		mustRegister(t, r, "Root", func(ctx context.Context, _ any) (any, error) {
+			// A fresh ctx starts a new top-level invocation, not a nested one.
+			return r.Call(context.Background(), "Leaf", nil)
+		})
+		res, err := r.Call(context.Background(), "Root", nil)
+		require.NoError(t, err)
+		assert.Equal(t, "leaf", res)
+
+		type key struct{}
+		mustRegister(t, r, "Nested", func(ctx context.Context, _ any) (any, error) {
+			// A ctx derived from the stage's ctx still carries the nesting.
+			return r.Call(context.WithValue(ctx, key{}, 1), "Leaf", nil)
+		})
+		_, err = r.Call(context.Background(), "Nested", nil)
+		assert.ErrorIs(t, err, ErrDepthExceeded)
+	})
+
+	t.Run("Concurrency_self_recursion_through_listener_is_caught", func(t *testing.T) {
+		for _, limit := range []int{8, DefaultMaxDepth} {
+			for _, way := range invokeWays {
+				t.Run(fmt.Sprintf("limit_%d/%s", limit, way.name), func(t *testing.T) {
+					synctest.Test(t, func(t *testing.T) {
+						r := New(WithMaxDepth(limit))
+						if limit == DefaultMaxDepth {
+							r = New()
+						}
+						var runs, live, peak atomic.Int64
+						mustRegister(t, r, "Loop", func(context.Context, any) (any, error) { return "never", nil })
+						r.AddListener("beforeLoop", func(ctx context.Context, p any) error {
+							runs.Add(1)
+							n := live.Add(1)
+							defer live.Add(-1)
+							for {
+								m := peak.Load()
+								if n <= m || peak.CompareAndSwap(m, n) {
+									break
+								}
+							}
+							_, err := way.run(ctx, r, "Loop", p)
+							return err
+						})
+						_, err := way.run(context.Background(), r, "Loop", nil)
+						assert.ErrorIs(t, err, ErrDepthExceeded)
+						assert.EqualValues(t, limit, runs.Load())
+						assert.LessOrEqual(t, peak.Load(), int64(limit))
+						assert.Zero(t, live.Load())
+						// synctest.Test fails if any goroutine started by the
+						// recursion is still blocked when this returns.
+					})
+				})
+			}
+		}
+	})
+
+	t.Run("Concurrency_fire_and_forget_recursion_ends", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			obs := &spyObserver{}
+			r := New(WithObserver(obs))
+			var runs atomic.Int64
+			mustRegister(t, r, "Echo", func(context.Context, any) (any, error) {
+				runs.Add(1)
+				return nil, nil
+			})
+			r.AddListener("afterEcho", func(ctx context.Context, p any) error {
+				r.InvokeAction(ctx, "Echo", p) // not waited for
+				return nil
+			})
+			_, err := r.InvokeAction(context.Background(), "Echo", nil).Result()
+			require.NoError(t, err)
+			synctest.Wait() // every invocation of the chain has ended
+			assert.EqualValues(t, DefaultMaxDepth, runs.Load())
+			ends := obs.ends("Echo")
+			require.Len(t, ends, DefaultMaxDepth+1)
+			var exceeded int
+			for _, ev := range ends {
+				if errors.Is(ev.out.Err, ErrDepthExceeded) {
+					exceeded++
+					assert.Equal(t, DefaultMaxDepth+1, ev.inv.Depth)
+				}
+			}
+			assert.Equal(t, 1, exceeded)
+		})
+	})
+}
+
+// recursionGoroutines counts the goroutines that InvokeAction started and whose
+// stack passes through a function of the test named test: the invocations of
+// that test alive at the moment of the call.
+func recursionGoroutines(test string) int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "created by github.com/go-actions/actions.(*Registry).spawn") &&
+			strings.Contains(g, "."+test+".") {
+			count++
+		}
+	}
+	return count
+}
+
+// recursionDepthError returns the *Error of err's tree whose kind is
+// ErrDepthExceeded: the invocation that was refused.
+func recursionDepthError(err error) *Error {
+	if e, ok := err.(*Error); ok && e.Kind == ErrDepthExceeded {
+		return e
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return recursionDepthError(u.Unwrap())
+	case interface{ Unwrap() []error }:
+		for _, err := range u.Unwrap() {
+			if e := recursionDepthError(err); e != nil {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+// recursionObserver is an Observer that records the depth of every invocation
+// that ended with ErrDepthExceeded.
+type recursionObserver struct {
+	mu       sync.Mutex
+	exceeded []int
+}
+
+func (o *recursionObserver) InvocationBegin(ctx context.Context, _ Invocation) context.Context {
+	return ctx
+}
+
+func (o *recursionObserver) InvocationEnd(_ context.Context, inv Invocation, out Outcome) {
+	if e, ok := out.Err.(*Error); ok && e.Kind == ErrDepthExceeded {
+		o.mu.Lock()
+		o.exceeded = append(o.exceeded, inv.Depth)
+		o.mu.Unlock()
+	}
+}
+
+// TestRecursion covers the depth limit (WithMaxDepth): an action that re-invokes
+// itself through its own listeners, with the ctx the listener received,
+// stops at the limit with ErrDepthExceeded, runs its listener exactly limit
+// times (depths 1..limit; depth limit+1 is refused before any stage), holds
+// at most one goroutine per level at the deepest point (none for Call), and
+// leaves no goroutine behind (synctest).
+func TestRecursion(t *testing.T) {
+	type invokeMode string
+	const (
+		syncCall      invokeMode = "sync"              // Call
+		asyncWait     invokeMode = "async_wait"        // InvokeAction, then Wait in the listener
+		asyncNoWait   invokeMode = "async_fire_forget" // InvokeAction, never waited for
+		recursionName            = "Rec"
+	)
+	limits := []struct {
+		name  string
+		opts  []Option
+		limit int
+	}{
+		{"default", nil, DefaultMaxDepth},
+		{"WithMaxDepth_1", []Option{WithMaxDepth(1)}, 1},
+		{"WithMaxDepth_5", []Option{WithMaxDepth(5)}, 5},
+	}
+	for _, lim := range limits {
+		for _, via := range []string{"before", "after"} {
+			for _, mode := range []invokeMode{syncCall, asyncWait, asyncNoWait} {
+				name := fmt.Sprintf("Concurrency_limit=%s/via=%s/mode=%s", lim.name, via, mode)
+				t.Run(name, func(t *testing.T) {
+					synctest.Test(t, func(t *testing.T) {
+						var (
+							sink errorSink
+							obs  recursionObserver
+						)
+						opts := append([]Option{WithObserver(&obs), WithErrorHandler(sink.handle)}, lim.opts...)
+						reg := New(opts...)
+						var bodies, runs atomic.Int32
+						mustRegister(t, reg, recursionName, func(context.Context, any) (any, error) {
+							bodies.Add(1)
+							return "done", nil
+						})
+						deepest := -1
+						reg.AddListener(via+recursionName, func(ctx context.Context, p any) error {
+							depth := p.(int)
+							runs.Add(1)
+							if depth == lim.limit && mode != asyncNoWait {
+								// Every level is waiting for the next one here:
+								// this is the most the recursion ever holds.
+								deepest = recursionGoroutines("TestRecursion")
+							}
+							switch mode {
+							case syncCall:
+								_, err := reg.Call(ctx, recursionName, depth+1)
+								return err
+							case asyncWait:
+								_, err := reg.InvokeAction(ctx, recursionName, depth+1).Wait(ctx)
+								return err
+							default:
+								reg.InvokeAction(ctx, recursionName, depth+1)
+								return nil
+							}
+						})
+
+						var err error
+						if mode == syncCall {
+							_, err = reg.Call(context.Background(), recursionName, 1)
+						} else {
+							_, err = reg.InvokeAction(context.Background(), recursionName, 1).Wait(context.Background())
+						}
+						// Fire-and-forget levels outlive the top one; let them end.
+						synctest.Wait()
+
+						assert.Equal(t, int32(lim.limit), runs.Load(), "listener runs: one per depth 1..limit")
+						obs.mu.Lock()
+						assert.Equal(t, []int{lim.limit + 1}, obs.exceeded, "exactly one invocation refused, at depth limit+1")
+						obs.mu.Unlock()
+						switch mode {
+						case syncCall:
+							assert.Equal(t, 0, deepest, "Call starts no goroutine")
+						case asyncWait:
+							assert.Equal(t, lim.limit, deepest, "one goroutine per level at the deepest point")
+						}
+
+						var refused error
+						switch {
+						case mode == asyncNoWait:
+							// Nobody waits, so nobody can fail: the refusal is
+							// seen by the observer only.
+							require.NoError(t, err)
+							assert.Equal(t, int32(lim.limit), bodies.Load(), "every accepted level runs its body")
+							assert.Empty(t, sink.all())
+							return
+						case via == "before":
+							// Each level's listener fails with the level below's
+							// error, so the top one carries the whole chain.
+							require.Error(t, err)
+							assert.ErrorIs(t, err, ErrDepthExceeded)
+							assert.ErrorIs(t, err, ErrFailed)
+							var top *Error
+							require.ErrorAs(t, err, &top)
+							assert.Equal(t, StageBefore, top.Stage)
+							assert.Zero(t, bodies.Load(), "no body runs once a before-listener fails")
+							assert.Empty(t, sink.all())
+							refused = err
+						default: // after
+							// After-listener errors never change the result: every
+							// level succeeds and the deepest one's listener
+							// reports the refusal to the error handler.
+							require.NoError(t, err)
+							assert.Equal(t, int32(lim.limit), bodies.Load())
+							handled := sink.all()
+							require.Len(t, handled, 1)
+							refused = handled[0]
+							assert.ErrorIs(t, refused, ErrDepthExceeded)
+							var e *Error
+							require.ErrorAs(t, refused, &e)
+							assert.Equal(t, StageAfter, e.Stage)
+						}
+						de := recursionDepthError(refused)
+						require.NotNil(t, de, "the chain holds the refused invocation's error")
+						assert.Equal(t, recursionName, de.Action)
+						assert.Equal(t, StageNone, de.Stage, "refused before any stage ran")
+						want := fmt.Sprintf("actions: Rec: invocation depth limit exceeded: depth %d, limit %d", lim.limit+1, lim.limit)
+						assert.Equal(t, want, de.Error())
+						assert.True(t, strings.HasPrefix(refused.Error(), "actions: Rec: "), "message: %s", refused)
+						assert.True(t, strings.HasSuffix(refused.Error(), want[len("actions: "):]), "message: %s", refused)
+					})
+				})
+			}
+		}
+	}
+}
+
+// TestRecursionNotNested covers the other side of the depth limit: it counts
+// nesting, not invocations. A listener that invokes its own action with a
+// fresh context starts a top-level invocation, so a chain longer than the
+// limit is allowed (it is the caller's to bound).
+func TestRecursionNotNested(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const limit, chain = 2, 6
+		reg := New(WithMaxDepth(limit))
+		var runs atomic.Int32
+		mustRegister(t, reg, "Rec", func(context.Context, any) (any, error) { return nil, nil })
+		reg.AddListener("beforeRec", func(_ context.Context, p any) error {
+			runs.Add(1)
+			if n := p.(int); n < chain {
+				_, err := reg.Call(context.Background(), "Rec", n+1)
+				return err
+			}
+			return nil
+		})
+		_, err := reg.Call(context.Background(), "Rec", 1)
+		require.NoError(t, err)
+		assert.Equal(t, int32(chain), runs.Load())
+		assert.False(t, errors.Is(err, ErrDepthExceeded))
 	})
 }

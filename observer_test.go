@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -16,79 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// obsEvent is one call an Observer received.
-type obsEvent struct {
-	kind string // begin, end, inflight-begin, inflight-end
-	ctx  context.Context
-	inv  Invocation
-	out  Outcome
-}
-
-// spyObserver records what an Observer sees, in order; safe for concurrent
-// use. It does not implement InFlightObserver; inFlightSpy does.
-type spyObserver struct {
-	mu     sync.Mutex
-	events []obsEvent
-	// beginCtx, when set, makes the context InvocationBegin returns.
-	beginCtx func(ctx context.Context, inv Invocation) context.Context
-}
-
-func (o *spyObserver) record(ev obsEvent) {
-	o.mu.Lock()
-	o.events = append(o.events, ev)
-	o.mu.Unlock()
-}
-
-func (o *spyObserver) InvocationBegin(ctx context.Context, inv Invocation) context.Context {
-	o.record(obsEvent{kind: "begin", ctx: ctx, inv: inv})
-	if o.beginCtx != nil {
-		return o.beginCtx(ctx, inv)
-	}
-	return ctx
-}
-
-func (o *spyObserver) InvocationEnd(ctx context.Context, inv Invocation, out Outcome) {
-	o.record(obsEvent{kind: "end", ctx: ctx, inv: inv, out: out})
-}
-
-// where returns the events for which keep is true, in order.
-func (o *spyObserver) where(keep func(obsEvent) bool) []obsEvent {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out []obsEvent
-	for _, ev := range o.events {
-		if keep(ev) {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
-// ends returns the end events of action.
-func (o *spyObserver) ends(action string) []obsEvent {
-	return o.where(func(ev obsEvent) bool { return ev.kind == "end" && ev.inv.Action == action })
-}
-
-// kinds returns the kinds of the events of the invocations whose payload is
-// payload, space-separated.
-func (o *spyObserver) kinds(payload any) string {
-	var ks []string
-	for _, ev := range o.where(func(ev obsEvent) bool { return ev.inv.Payload == payload }) {
-		ks = append(ks, ev.kind)
-	}
-	return strings.Join(ks, " ")
-}
-
-type inFlightSpy struct{ *spyObserver }
-
-func (o inFlightSpy) InFlightBegin(ctx context.Context, inv Invocation) {
-	o.record(obsEvent{kind: "inflight-begin", ctx: ctx, inv: inv})
-}
-
-func (o inFlightSpy) InFlightEnd(ctx context.Context, inv Invocation) {
-	o.record(obsEvent{kind: "inflight-end", ctx: ctx, inv: inv})
-}
 
 // panickyObserver panics in the method named by where.
 type panickyObserver struct{ where string }
@@ -106,24 +32,6 @@ func (o panickyObserver) InvocationBegin(ctx context.Context, _ Invocation) cont
 func (o panickyObserver) InvocationEnd(context.Context, Invocation, Outcome) { o.maybePanic("end") }
 func (o panickyObserver) InFlightBegin(context.Context, Invocation)          { o.maybePanic("inflight-begin") }
 func (o panickyObserver) InFlightEnd(context.Context, Invocation)            { o.maybePanic("inflight-end") }
-
-// errorSink collects what an error handler receives; safe for concurrent use.
-type errorSink struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (s *errorSink) handle(err error) {
-	s.mu.Lock()
-	s.errs = append(s.errs, err)
-	s.mu.Unlock()
-}
-
-func (s *errorSink) all() []error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]error(nil), s.errs...)
-}
 
 func TestObserver(t *testing.T) {
 	t.Run("Observability_each_invocation_seen_once_including_rejections", func(t *testing.T) {
@@ -623,10 +531,9 @@ func TestObserverSeveral(t *testing.T) {
 
 	t.Run("Observability_a_panicking_observer_does_not_stop_the_others", func(t *testing.T) {
 		var rec recorder
-		var handled []error
-		var mu sync.Mutex
+		var sink errorSink
 		r := New(
-			WithErrorHandler(func(err error) { mu.Lock(); handled = append(handled, err); mu.Unlock() }),
+			WithErrorHandler(sink.handle),
 			WithObserver(tagObserver{tag: "a", rec: &rec, panics: "begin end"}),
 			WithObserver(tagObserver{tag: "b", rec: &rec, panics: "in out"}),
 		)
@@ -635,8 +542,7 @@ func TestObserverSeveral(t *testing.T) {
 		require.NoError(t, err, "an observer's panic never changes the outcome")
 		assert.Equal(t, "ok", res)
 		assert.Equal(t, "a.begin b.begin a.in b.in body b.out a.out b.end a.end", rec.trace())
-		mu.Lock()
-		defer mu.Unlock()
+		handled := sink.all()
 		require.Len(t, handled, 4)
 		for _, err := range handled {
 			assert.ErrorIs(t, err, ErrPanicked)

@@ -9,14 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// layer returns a replacement that records tag and calls its original once.
-func layer(rec *recorder, tag string) Replacement {
-	return func(ctx context.Context, p any, original Body) (any, error) {
-		rec.add(tag)
-		return original(ctx, p)
-	}
-}
-
 func TestReplaceAction(t *testing.T) {
 	ctx := context.Background()
 

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 
@@ -26,24 +25,6 @@ func (e *abNotConfirmed) Error() string { return "agent " + e.agent + " did not 
 type abTask struct {
 	sid       string
 	confirmed bool
-}
-
-// abHandler collects what the registry's error handler receives.
-type abHandler struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (h *abHandler) handle(err error) {
-	h.mu.Lock()
-	h.errs = append(h.errs, err)
-	h.mu.Unlock()
-}
-
-func (h *abHandler) received() []error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]error(nil), h.errs...)
 }
 
 // abPanic panics with v. Being a named function, it shows in a stack
@@ -114,8 +95,8 @@ func TestAbort(t *testing.T) {
 			{"any error matching ErrAborted", wrapped, wrapped, "busy"},
 		}
 		for _, c := range cases {
-			for _, inv := range lcInvokers {
-				t.Run(c.name+"/"+inv.name, func(t *testing.T) {
+			for _, way := range invokeWays {
+				t.Run(c.name+"/"+way.name, func(t *testing.T) {
 					var rec recorder
 					r := New()
 					var opts []ListenerOption
@@ -135,7 +116,7 @@ func TestAbort(t *testing.T) {
 					}
 					mustRegister(t, r, "AcceptTask", rec.body("body", "result"))
 
-					res, err := inv.invoke(t, r, ctx, "AcceptTask", nil)
+					res, err := way.run(ctx, r, "AcceptTask", nil)
 					assert.Nil(t, res)
 					require.Error(t, err)
 					assert.Equal(t, "aborter", rec.trace(), "body, replacements and after-listeners are skipped")
@@ -184,7 +165,7 @@ func TestAbort(t *testing.T) {
 	})
 
 	t.Run("Aborting and errors: concurrent abort awaits started listeners and cancels their ctx", func(t *testing.T) {
-		for _, m := range lsConcurrency {
+		for _, m := range concurrentModes {
 			t.Run(m.name, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					var rec recorder
@@ -207,13 +188,10 @@ func TestAbort(t *testing.T) {
 
 					fut := r.InvokeAction(t.Context(), "A", nil)
 					synctest.Wait()
-					select {
-					case <-fut.Done():
-						t.Fatal("the abort was applied before the started listeners returned")
-					default:
-					}
+					require.False(t, isDone(fut), "the abort was applied before the started listeners returned")
 					close(release)
-					_, err := lcAwait(t, fut)
+					_, err, ok := awaitFuture(t, fut)
+					require.True(t, ok)
 					assert.ErrorIs(t, err, ErrAborted)
 					assert.ErrorIs(t, err, reason)
 					for i, cause := range causes {
@@ -242,7 +220,7 @@ func TestAbort(t *testing.T) {
 			t.Run(c.name, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					r := New()
-					mustRegister(t, r, "A", lcBody(new(recorder)), Concurrent(true))
+					mustRegister(t, r, "A", doneBody(new(recorder)), Concurrent(true))
 					reason := errors.New("not confirmed")
 					var cause error
 					r.AddListener("beforeA", func(ctx context.Context, _ any) error {
@@ -251,7 +229,8 @@ func TestAbort(t *testing.T) {
 						return c.ret(ctx)
 					}, Named("waiter"))
 					r.AddListener("beforeA", func(context.Context, any) error { return Abort(reason) }, Named("aborter"))
-					_, err := lcAwait(t, r.InvokeAction(t.Context(), "A", nil))
+					_, err, ok := awaitFuture(t, r.InvokeAction(t.Context(), "A", nil))
+					require.True(t, ok)
 					require.ErrorIs(t, err, ErrAborted)
 					assert.ErrorIs(t, err, reason)
 					assert.Same(t, cause, err, "the future fails with the abort that cancelled the waiter")
@@ -307,7 +286,8 @@ func TestAbort(t *testing.T) {
 						for _, l := range ls {
 							r.AddListener("beforeA", l)
 						}
-						_, err := lcAwait(t, r.InvokeAction(t.Context(), "A", nil))
+						_, err, ok := awaitFuture(t, r.InvokeAction(t.Context(), "A", nil))
+						require.True(t, ok)
 						require.Error(t, err)
 						assert.ErrorIs(t, err, ErrAborted, "the abort wins")
 						var e *Error
@@ -348,12 +328,8 @@ func TestAbort(t *testing.T) {
 				assert.ErrorIs(t, err, ErrPanicked)
 			}},
 		}
-		modes := []struct {
-			name string
-			act  []ActionOption
-		}{{"sequential", nil}, {"concurrent", []ActionOption{Concurrent(true)}}}
 		for _, c := range cases {
-			for _, m := range modes {
+			for _, m := range phaseModes {
 				t.Run(c.name+"/"+m.name, func(t *testing.T) {
 					var rec recorder
 					r := New()
@@ -367,7 +343,8 @@ func TestAbort(t *testing.T) {
 					if m.act == nil {
 						r.AddListener("beforeAcceptTask", rec.listen("later", nil))
 					}
-					_, err := lcAwait(t, r.InvokeAction(ctx, "AcceptTask", nil))
+					_, err, ok := awaitFuture(t, r.InvokeAction(ctx, "AcceptTask", nil))
+					require.True(t, ok)
 					require.Error(t, err)
 					assert.ErrorIs(t, err, ErrFailed)
 					assert.NotErrorIs(t, err, ErrAborted)
@@ -387,14 +364,11 @@ func TestAbort(t *testing.T) {
 	})
 
 	t.Run("Aborting and errors: abort from an after-listener is a failure", func(t *testing.T) {
-		for _, m := range []struct {
-			name string
-			act  []ActionOption
-		}{{"sequential", nil}, {"concurrent", []ActionOption{Concurrent(true)}}} {
+		for _, m := range phaseModes {
 			t.Run(m.name, func(t *testing.T) {
 				var rec recorder
-				var h abHandler
-				r := New(WithErrorHandler(h.handle))
+				var sink errorSink
+				r := New(WithErrorHandler(sink.handle))
 				reason := errors.New("too late")
 				mustRegister(t, r, "A", rec.body("body", "result"), m.act...)
 				r.AddListener("afterA", rec.listen("aborter", Abort(reason)), Named("late"))
@@ -403,7 +377,7 @@ func TestAbort(t *testing.T) {
 				require.NoError(t, err, "the outcome is unchanged")
 				assert.Equal(t, "result", res)
 				assert.Equal(t, "aborter body next", rec.sorted(), "later after-listeners still run")
-				got := h.received()
+				got := sink.all()
 				require.Len(t, got, 1)
 				assert.ErrorIs(t, got[0], reason)
 				var e *Error
@@ -424,7 +398,7 @@ func TestAbort(t *testing.T) {
 			body   Body
 		}{
 			{"body", nil, func(context.Context, any) (any, error) { return nil, boom }},
-			{"replacement", []Replacement{func(context.Context, any, Body) (any, error) { return nil, fmt.Errorf("wrapping: %w", boom) }}, lcBody(new(recorder))},
+			{"replacement", []Replacement{func(context.Context, any, Body) (any, error) { return nil, fmt.Errorf("wrapping: %w", boom) }}, doneBody(new(recorder))},
 			{"body through replacements", []Replacement{
 				func(ctx context.Context, p any, original Body) (any, error) { return original(ctx, p) },
 				func(ctx context.Context, p any, original Body) (any, error) { return original(ctx, p) },
@@ -432,11 +406,11 @@ func TestAbort(t *testing.T) {
 			{"inner replacement", []Replacement{
 				func(context.Context, any, Body) (any, error) { return nil, boom },
 				func(ctx context.Context, p any, original Body) (any, error) { return original(ctx, p) },
-			}, lcBody(new(recorder))},
+			}, doneBody(new(recorder))},
 		}
 		for _, c := range cases {
-			for _, inv := range lcInvokers {
-				t.Run(c.name+"/"+inv.name, func(t *testing.T) {
+			for _, way := range invokeWays {
+				t.Run(c.name+"/"+way.name, func(t *testing.T) {
 					var rec recorder
 					r := New()
 					mustRegister(t, r, "WrapupTask", c.body)
@@ -444,7 +418,7 @@ func TestAbort(t *testing.T) {
 						r.ReplaceAction("WrapupTask", l)
 					}
 					r.AddListener("afterWrapupTask", rec.listen("after", nil))
-					res, err := inv.invoke(t, r, ctx, "WrapupTask", nil)
+					res, err := way.run(ctx, r, "WrapupTask", nil)
 					assert.Nil(t, res)
 					assert.ErrorIs(t, err, boom)
 					assert.ErrorIs(t, err, ErrFailed)
@@ -463,14 +437,11 @@ func TestAbort(t *testing.T) {
 
 	t.Run("Aborting and errors: after-listener errors are joined and delivered", func(t *testing.T) {
 		e1, e3 := errors.New("audit failed"), errors.New("metrics failed")
-		for _, m := range []struct {
-			name string
-			act  []ActionOption
-		}{{"sequential", nil}, {"concurrent", []ActionOption{Concurrent(true)}}} {
+		for _, m := range phaseModes {
 			t.Run(m.name, func(t *testing.T) {
 				var rec recorder
-				var h abHandler
-				r := New(WithErrorHandler(h.handle))
+				var sink errorSink
+				r := New(WithErrorHandler(sink.handle))
 				mustRegister(t, r, "A", rec.body("body", "result"), m.act...)
 				r.AddListener("afterA", rec.listen("a1", e1), Named("audit"))
 				r.AddListener("afterA", func(context.Context, any) error {
@@ -486,7 +457,7 @@ func TestAbort(t *testing.T) {
 				assert.Equal(t, "result", res)
 				assert.Equal(t, "a1 a2 a3 a4 body", rec.sorted(), "every after-listener runs")
 
-				got := h.received()
+				got := sink.all()
 				require.Len(t, got, 1, "one joined error per invocation")
 				joined := got[0]
 				assert.ErrorIs(t, joined, e1)
@@ -514,7 +485,7 @@ func TestAbort(t *testing.T) {
 				r.AddListener("afterA", rec.listen("fine", nil))
 				_, err = r.Call(ctx, "A", nil)
 				require.NoError(t, err)
-				assert.Len(t, h.received(), 1)
+				assert.Len(t, sink.all(), 1)
 			})
 		}
 	})
@@ -555,14 +526,14 @@ func TestAbort(t *testing.T) {
 			viaHandler bool
 		}{
 			{"payload update", StageUpdate, func(t *testing.T, r *Registry, v any) {
-				mustRegister(t, r, "A", lcBody(new(recorder)), UpdatePayload(func(context.Context, any) (any, error) { abPanic(v); return nil, nil }))
+				mustRegister(t, r, "A", doneBody(new(recorder)), UpdatePayload(func(context.Context, any) (any, error) { abPanic(v); return nil, nil }))
 			}, false},
 			{"before-listener", StageBefore, func(t *testing.T, r *Registry, v any) {
-				mustRegister(t, r, "A", lcBody(new(recorder)))
+				mustRegister(t, r, "A", doneBody(new(recorder)))
 				r.AddListener("beforeA", func(context.Context, any) error { abPanic(v); return nil })
 			}, false},
 			{"concurrent before-listener", StageBefore, func(t *testing.T, r *Registry, v any) {
-				mustRegister(t, r, "A", lcBody(new(recorder)), Concurrent(true))
+				mustRegister(t, r, "A", doneBody(new(recorder)), Concurrent(true))
 				// First in the list: started in a goroutine of its own.
 				r.AddListener("beforeA", func(context.Context, any) error { abPanic(v); return nil })
 				r.AddListener("beforeA", func(context.Context, any) error { return nil })
@@ -571,44 +542,44 @@ func TestAbort(t *testing.T) {
 				mustRegister(t, r, "A", func(context.Context, any) (any, error) { abPanic(v); return nil, nil })
 			}, false},
 			{"replacement", StageBody, func(t *testing.T, r *Registry, v any) {
-				mustRegister(t, r, "A", lcBody(new(recorder)))
+				mustRegister(t, r, "A", doneBody(new(recorder)))
 				r.ReplaceAction("A", func(context.Context, any, Body) (any, error) { abPanic(v); return nil, nil })
 			}, false},
 			{"after-listener", StageAfter, func(t *testing.T, r *Registry, v any) {
-				mustRegister(t, r, "A", lcBody(new(recorder)))
+				mustRegister(t, r, "A", doneBody(new(recorder)))
 				r.AddListener("afterA", func(context.Context, any) error { abPanic(v); return nil })
 			}, true},
 			{"concurrent after-listener", StageAfter, func(t *testing.T, r *Registry, v any) {
-				mustRegister(t, r, "A", lcBody(new(recorder)), Concurrent(true))
+				mustRegister(t, r, "A", doneBody(new(recorder)), Concurrent(true))
 				r.AddListener("afterA", func(context.Context, any) error { abPanic(v); return nil })
 				r.AddListener("afterA", func(context.Context, any) error { return nil })
 			}, true},
 			{"block match", StageBlock, func(t *testing.T, r *Registry, v any) {
-				mustRegister(t, r, "A", lcBody(new(recorder)))
+				mustRegister(t, r, "A", doneBody(new(recorder)))
 				r.BlockAction("A", func(any) bool { abPanic(v); return false })
 			}, false},
 			{"de-duplication key", StageKey, func(t *testing.T, r *Registry, v any) {
-				mustRegister(t, r, "A", lcBody(new(recorder)), Deduplicate(func(any) string { abPanic(v); return "" }, RejectPending))
+				mustRegister(t, r, "A", doneBody(new(recorder)), Deduplicate(func(any) string { abPanic(v); return "" }, RejectPending))
 			}, false},
 		}
 		for _, s := range stages {
 			for _, val := range values {
-				for _, inv := range lcInvokers {
-					t.Run(s.name+"/"+val.name+"/"+inv.name, func(t *testing.T) {
-						var h abHandler
-						r := New(WithErrorHandler(h.handle))
+				for _, way := range invokeWays {
+					t.Run(s.name+"/"+val.name+"/"+way.name, func(t *testing.T) {
+						var sink errorSink
+						r := New(WithErrorHandler(sink.handle))
 						s.setup(t, r, val.value)
-						res, err := inv.invoke(t, r, ctx, "A", "p")
+						res, err := way.run(ctx, r, "A", "p")
 						if s.viaHandler {
 							require.NoError(t, err)
 							assert.Equal(t, "done", res)
-							got := h.received()
+							got := sink.all()
 							require.Len(t, got, 1)
 							err = got[0]
 						} else {
 							require.Error(t, err)
 							assert.Nil(t, res)
-							assert.Empty(t, h.received())
+							assert.Empty(t, sink.all())
 						}
 						assert.ErrorIs(t, err, ErrFailed)
 						assert.ErrorIs(t, err, ErrPanicked)
@@ -650,20 +621,20 @@ func TestAbort(t *testing.T) {
 			}},
 			{"already registered", ErrAlreadyRegistered, func(t *testing.T) error {
 				r := New()
-				mustRegister(t, r, action, lcBody(new(recorder)))
-				_, err := r.RegisterAction(action, lcBody(new(recorder)))
+				mustRegister(t, r, action, doneBody(new(recorder)))
+				_, err := r.RegisterAction(action, doneBody(new(recorder)))
 				return err
 			}},
 			{"closed", ErrClosed, func(t *testing.T) error {
 				r := New()
-				mustRegister(t, r, action, lcBody(new(recorder)))
+				mustRegister(t, r, action, doneBody(new(recorder)))
 				require.NoError(t, r.Close(ctx))
 				_, err := r.Call(ctx, action, nil)
 				return err
 			}},
 			{"blocked", ErrBlocked, func(t *testing.T) error {
 				r := New()
-				mustRegister(t, r, action, lcBody(new(recorder)))
+				mustRegister(t, r, action, doneBody(new(recorder)))
 				r.BlockAction(action, nil)
 				_, err := r.Call(ctx, action, nil)
 				return err
@@ -681,21 +652,21 @@ func TestAbort(t *testing.T) {
 			}},
 			{"aborted without reason", ErrAborted, func(t *testing.T) error {
 				r := New()
-				mustRegister(t, r, action, lcBody(new(recorder)))
+				mustRegister(t, r, action, doneBody(new(recorder)))
 				r.AddListener("before"+action, func(context.Context, any) error { return Abort(nil) })
 				_, err := r.Call(ctx, action, nil)
 				return err
 			}},
 			{"aborted with reason", ErrAborted, func(t *testing.T) error {
 				r := New()
-				mustRegister(t, r, action, lcBody(new(recorder)))
+				mustRegister(t, r, action, doneBody(new(recorder)))
 				r.AddListener("before"+action, func(context.Context, any) error { return Abort(errors.New("not confirmed")) })
 				_, err := r.Call(ctx, action, nil)
 				return err
 			}},
 			{"failed in payload update", ErrFailed, func(t *testing.T) error {
 				r := New()
-				mustRegister(t, r, action, lcBody(new(recorder)), UpdatePayload(func(context.Context, any) (any, error) {
+				mustRegister(t, r, action, doneBody(new(recorder)), UpdatePayload(func(context.Context, any) (any, error) {
 					return nil, errors.New("bad payload")
 				}))
 				_, err := r.Call(ctx, action, nil)
@@ -703,7 +674,7 @@ func TestAbort(t *testing.T) {
 			}},
 			{"failed in before phase", ErrFailed, func(t *testing.T) error {
 				r := New()
-				mustRegister(t, r, action, lcBody(new(recorder)))
+				mustRegister(t, r, action, doneBody(new(recorder)))
 				r.AddListener("before"+action, func(context.Context, any) error { return errors.New("no connection") })
 				_, err := r.Call(ctx, action, nil)
 				return err
@@ -721,14 +692,14 @@ func TestAbort(t *testing.T) {
 				return err
 			}},
 			{"failed in after phase", ErrFailed, func(t *testing.T) error {
-				var h abHandler
-				r := New(WithErrorHandler(h.handle))
-				mustRegister(t, r, action, lcBody(new(recorder)))
+				var sink errorSink
+				r := New(WithErrorHandler(sink.handle))
+				mustRegister(t, r, action, doneBody(new(recorder)))
 				r.AddListener("after"+action, func(context.Context, any) error { return errors.New("audit failed") })
 				r.AddListener("after"+action, func(context.Context, any) error { return errors.New("metrics failed") })
 				_, err := r.Call(ctx, action, nil)
 				require.NoError(t, err)
-				got := h.received()
+				got := sink.all()
 				require.Len(t, got, 1)
 				return got[0]
 			}},
@@ -752,7 +723,7 @@ func TestAbort(t *testing.T) {
 			}},
 			{"ctx done", context.Canceled, func(t *testing.T) error {
 				r := New()
-				mustRegister(t, r, action, lcBody(new(recorder)))
+				mustRegister(t, r, action, doneBody(new(recorder)))
 				done, cancel := context.WithCancel(ctx)
 				cancel()
 				_, err := r.Call(done, action, nil)

@@ -14,35 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// lcAwait waits for fut with a bound, so that a future that never completes
-// fails the test instead of hanging it. In a synctest bubble the bound is on
-// the fake clock and is reached as soon as everything else is blocked.
-func lcAwait(t testing.TB, fut *Future[any]) (any, error) {
-	t.Helper()
-	select {
-	case <-fut.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("future did not complete")
-	}
-	return fut.Result()
-}
-
-// lcInvoker is one of the two ways to run an invocation; the lifecycle is
-// the same for both.
-type lcInvoker struct {
-	name   string
-	invoke func(t testing.TB, r *Registry, ctx context.Context, action string, payload any) (any, error)
-}
-
-var lcInvokers = []lcInvoker{
-	{"Call", func(_ testing.TB, r *Registry, ctx context.Context, action string, payload any) (any, error) {
-		return r.Call(ctx, action, payload)
-	}},
-	{"InvokeAction", func(t testing.TB, r *Registry, ctx context.Context, action string, payload any) (any, error) {
-		return lcAwait(t, r.InvokeAction(ctx, action, payload))
-	}},
-}
-
 // lcStages attaches to name one recording instance of every kind of stage
 // except the body and the action options, each noting the payload it saw, so
 // that a trace shows which stages ran, in what order and on what.
@@ -57,14 +28,6 @@ func lcStages(r *Registry, rec *recorder, name string) {
 		res, err := original(ctx, p)
 		return fmt.Sprintf("replaced(%v)", res), err
 	})
-}
-
-// lcBody records the payload it saw and returns "done".
-func lcBody(rec *recorder) Body {
-	return func(_ context.Context, p any) (any, error) {
-		rec.add(fmt.Sprint("body:", p))
-		return "done", nil
-	}
 }
 
 // lcOptions are a recording de-duplication key and a payload update that
@@ -85,13 +48,13 @@ func TestLifecycle(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("Lifecycle steps run in order", func(t *testing.T) {
-		for _, inv := range lcInvokers {
-			t.Run(inv.name, func(t *testing.T) {
+		for _, way := range invokeWays {
+			t.Run(way.name, func(t *testing.T) {
 				var rec recorder
 				r := New()
 				lcStages(r, &rec, "AcceptTask")
-				mustRegister(t, r, "AcceptTask", lcBody(&rec), lcOptions(&rec)...)
-				res, err := inv.invoke(t, r, ctx, "AcceptTask", "p")
+				mustRegister(t, r, "AcceptTask", doneBody(&rec), lcOptions(&rec)...)
+				res, err := way.run(ctx, r, "AcceptTask", "p")
 				require.NoError(t, err)
 				assert.Equal(t, "replaced(done)", res)
 				assert.Equal(t, lcFullTrace, rec.trace())
@@ -133,13 +96,13 @@ func TestLifecycle(t *testing.T) {
 		}
 		for _, d := range ctxs {
 			for _, c := range cases {
-				for _, inv := range lcInvokers {
-					t.Run(d.name+"/"+c.name+"/"+inv.name, func(t *testing.T) {
+				for _, way := range invokeWays {
+					t.Run(d.name+"/"+c.name+"/"+way.name, func(t *testing.T) {
 						var rec recorder
 						r := New()
 						lcStages(r, &rec, "AcceptTask")
 						if c.register {
-							mustRegister(t, r, "AcceptTask", lcBody(&rec), lcOptions(&rec)...)
+							mustRegister(t, r, "AcceptTask", doneBody(&rec), lcOptions(&rec)...)
 						}
 						if c.close {
 							require.NoError(t, r.Close(ctx))
@@ -147,7 +110,7 @@ func TestLifecycle(t *testing.T) {
 						done := d.make()
 						require.ErrorIs(t, context.Cause(done), d.want)
 
-						_, err := inv.invoke(t, r, done, "AcceptTask", "p")
+						_, err := way.run(done, r, "AcceptTask", "p")
 						require.Error(t, err)
 						assert.ErrorIs(t, err, d.want)
 						assert.NotErrorIs(t, err, ErrActionNotFound)
@@ -171,21 +134,21 @@ func TestLifecycle(t *testing.T) {
 		}{
 			{"never registered", func(*testing.T, *Registry, *recorder) {}},
 			{"unregistered", func(t *testing.T, r *Registry, rec *recorder) {
-				unregister := mustRegister(t, r, "AcceptTask", lcBody(rec), lcOptions(rec)...)
+				unregister := mustRegister(t, r, "AcceptTask", doneBody(rec), lcOptions(rec)...)
 				require.True(t, unregister())
 			}},
 			{"name differs in case", func(t *testing.T, r *Registry, rec *recorder) {
-				mustRegister(t, r, "acceptTask", lcBody(rec), lcOptions(rec)...)
+				mustRegister(t, r, "acceptTask", doneBody(rec), lcOptions(rec)...)
 			}},
 		}
 		for _, c := range cases {
-			for _, inv := range lcInvokers {
-				t.Run(c.name+"/"+inv.name, func(t *testing.T) {
+			for _, way := range invokeWays {
+				t.Run(c.name+"/"+way.name, func(t *testing.T) {
 					var rec recorder
 					r := New()
 					lcStages(r, &rec, "AcceptTask")
 					c.setup(t, r, &rec)
-					_, err := inv.invoke(t, r, ctx, "AcceptTask", "p")
+					_, err := way.run(ctx, r, "AcceptTask", "p")
 					assert.ErrorIs(t, err, ErrActionNotFound)
 					var e *Error
 					if assert.ErrorAs(t, err, &e) {
@@ -206,17 +169,17 @@ func TestLifecycle(t *testing.T) {
 	})
 
 	t.Run("Lifecycle step 2 closed registry runs nothing", func(t *testing.T) {
-		for _, inv := range lcInvokers {
-			t.Run(inv.name, func(t *testing.T) {
+		for _, way := range invokeWays {
+			t.Run(way.name, func(t *testing.T) {
 				var rec recorder
 				r := New()
 				lcStages(r, &rec, "AcceptTask")
 				// A block that matches everything: the closed check comes first.
 				r.BlockAction("AcceptTask", func(p any) bool { rec.add("block all"); return true })
-				mustRegister(t, r, "AcceptTask", lcBody(&rec), lcOptions(&rec)...)
+				mustRegister(t, r, "AcceptTask", doneBody(&rec), lcOptions(&rec)...)
 				require.NoError(t, r.Close(ctx))
 
-				_, err := inv.invoke(t, r, ctx, "AcceptTask", "p")
+				_, err := way.run(ctx, r, "AcceptTask", "p")
 				assert.ErrorIs(t, err, ErrClosed)
 				assert.NotErrorIs(t, err, ErrBlocked)
 				var e *Error
@@ -229,8 +192,8 @@ func TestLifecycle(t *testing.T) {
 	})
 
 	t.Run("Lifecycle step 3 blocked runs nothing and matches the caller's payload", func(t *testing.T) {
-		for _, inv := range lcInvokers {
-			t.Run(inv.name, func(t *testing.T) {
+		for _, way := range invokeWays {
+			t.Run(way.name, func(t *testing.T) {
 				var rec recorder
 				r := New()
 				lcStages(r, &rec, "AcceptTask")
@@ -240,9 +203,9 @@ func TestLifecycle(t *testing.T) {
 					rec.add(fmt.Sprint("match:", p))
 					return p == "vip" || p == "upd(p)"
 				})
-				mustRegister(t, r, "AcceptTask", lcBody(&rec), lcOptions(&rec)...)
+				mustRegister(t, r, "AcceptTask", doneBody(&rec), lcOptions(&rec)...)
 
-				_, err := inv.invoke(t, r, ctx, "AcceptTask", "vip")
+				_, err := way.run(ctx, r, "AcceptTask", "vip")
 				assert.ErrorIs(t, err, ErrBlocked)
 				var e *Error
 				if assert.ErrorAs(t, err, &e) {
@@ -257,13 +220,13 @@ func TestLifecycle(t *testing.T) {
 				assert.Contains(t, rec.trace(), "match:vip")
 
 				rec = recorder{}
-				_, err = inv.invoke(t, r, ctx, "AcceptTask", "p")
+				_, err = way.run(ctx, r, "AcceptTask", "p")
 				require.NoError(t, err)
 				assert.Equal(t, "block:p match:p key:p update:p before1:upd(p) before2:upd(p) replace:upd(p) body:upd(p) after1:upd(p) after2:upd(p)", rec.trace())
 
 				require.True(t, unblock())
 				rec = recorder{}
-				_, err = inv.invoke(t, r, ctx, "AcceptTask", "vip")
+				_, err = way.run(ctx, r, "AcceptTask", "vip")
 				require.NoError(t, err)
 				assert.Contains(t, rec.trace(), "body:upd(vip)")
 			})
@@ -283,7 +246,7 @@ func TestLifecycle(t *testing.T) {
 			}
 			return nil
 		})
-		mustRegister(t, r, "AcceptTask", lcBody(&rec), lcOptions(&rec)...)
+		mustRegister(t, r, "AcceptTask", doneBody(&rec), lcOptions(&rec)...)
 
 		first := r.InvokeAction(ctx, "AcceptTask", "a")
 		select {
@@ -302,7 +265,8 @@ func TestLifecycle(t *testing.T) {
 		_, err = r.Call(ctx, "AcceptTask", "b")
 		require.NoError(t, err)
 		close(hold)
-		_, err = lcAwait(t, first)
+		_, err, ok := awaitFuture(t, first)
+		require.True(t, ok)
 		require.NoError(t, err)
 		// The key saw the caller's payload each time; the rejected duplicate
 		// ran no update, listener or body.
@@ -333,8 +297,10 @@ func TestLifecycle(t *testing.T) {
 			second := r.InvokeAction(t.Context(), "AcceptTask", "a")
 			synctest.Wait() // second is waiting for first
 			close(hold)
-			res1, err1 := lcAwait(t, first)
-			res2, err2 := lcAwait(t, second)
+			res1, err1, ok := awaitFuture(t, first)
+			require.True(t, ok)
+			res2, err2, ok := awaitFuture(t, second)
+			require.True(t, ok)
 			require.NoError(t, err1)
 			require.NoError(t, err2)
 			assert.Equal(t, "result 1", res1)
@@ -344,20 +310,20 @@ func TestLifecycle(t *testing.T) {
 	})
 
 	t.Run("Lifecycle step 5 payload update once, seen by every later stage", func(t *testing.T) {
-		for _, inv := range lcInvokers {
-			t.Run(inv.name, func(t *testing.T) {
+		for _, way := range invokeWays {
+			t.Run(way.name, func(t *testing.T) {
 				var rec recorder
 				var updates atomic.Int32
 				r := New()
 				lcStages(r, &rec, "AcceptTask")
-				mustRegister(t, r, "AcceptTask", lcBody(&rec),
+				mustRegister(t, r, "AcceptTask", doneBody(&rec),
 					Deduplicate(func(p any) string { rec.add(fmt.Sprint("key:", p)); return "k" }, RejectPending),
 					UpdatePayload(func(_ context.Context, p any) (any, error) {
 						updates.Add(1)
 						rec.add(fmt.Sprint("update:", p))
 						return fmt.Sprintf("upd(%v)", p), nil
 					}))
-				_, err := inv.invoke(t, r, ctx, "AcceptTask", "p")
+				_, err := way.run(ctx, r, "AcceptTask", "p")
 				require.NoError(t, err)
 				assert.EqualValues(t, 1, updates.Load())
 				assert.Equal(t, lcFullTrace, rec.trace())
@@ -383,16 +349,16 @@ func TestLifecycle(t *testing.T) {
 			}},
 		}
 		for _, c := range cases {
-			for _, inv := range lcInvokers {
-				t.Run(c.name+"/"+inv.name, func(t *testing.T) {
+			for _, way := range invokeWays {
+				t.Run(c.name+"/"+way.name, func(t *testing.T) {
 					var rec recorder
 					r := New()
 					lcStages(r, &rec, "AcceptTask")
-					mustRegister(t, r, "AcceptTask", lcBody(&rec), UpdatePayload(func(ctx context.Context, p any) (any, error) {
+					mustRegister(t, r, "AcceptTask", doneBody(&rec), UpdatePayload(func(ctx context.Context, p any) (any, error) {
 						rec.add("update")
 						return c.update(ctx, p)
 					}))
-					_, err := inv.invoke(t, r, ctx, "AcceptTask", "p")
+					_, err := way.run(ctx, r, "AcceptTask", "p")
 					assert.ErrorIs(t, err, ErrFailed)
 					var e *Error
 					if assert.ErrorAs(t, err, &e) {
@@ -417,8 +383,8 @@ func TestLifecycle(t *testing.T) {
 			{"panic", func() error { panic("listener bug") }, ErrFailed},
 		}
 		for _, c := range cases {
-			for _, inv := range lcInvokers {
-				t.Run(c.name+"/"+inv.name, func(t *testing.T) {
+			for _, way := range invokeWays {
+				t.Run(c.name+"/"+way.name, func(t *testing.T) {
 					var rec recorder
 					r := New()
 					lcStages(r, &rec, "AcceptTask")
@@ -428,8 +394,8 @@ func TestLifecycle(t *testing.T) {
 						return c.result()
 					}, Priority(-1))
 					r.AddListener("beforeAcceptTask", rec.listen("late", nil), Priority(-2))
-					mustRegister(t, r, "AcceptTask", lcBody(&rec), lcOptions(&rec)...)
-					_, err := inv.invoke(t, r, ctx, "AcceptTask", "p")
+					mustRegister(t, r, "AcceptTask", doneBody(&rec), lcOptions(&rec)...)
+					_, err := way.run(ctx, r, "AcceptTask", "p")
 					assert.ErrorIs(t, err, c.kind)
 					assert.Equal(t, "block:p key:p update:p before1:upd(p) before2:upd(p) stop", rec.trace())
 				})
@@ -446,12 +412,12 @@ func TestLifecycle(t *testing.T) {
 		}{
 			{"body error", func(context.Context, any) (any, error) { return nil, boom }, nil},
 			{"body panic", func(context.Context, any) (any, error) { panic(boom) }, nil},
-			{"replacement error", lcBody(new(recorder)), func(context.Context, any, Body) (any, error) { return nil, boom }},
-			{"replacement panic", lcBody(new(recorder)), func(context.Context, any, Body) (any, error) { panic(boom) }},
+			{"replacement error", doneBody(new(recorder)), func(context.Context, any, Body) (any, error) { return nil, boom }},
+			{"replacement panic", doneBody(new(recorder)), func(context.Context, any, Body) (any, error) { panic(boom) }},
 		}
 		for _, c := range cases {
-			for _, inv := range lcInvokers {
-				t.Run(c.name+"/"+inv.name, func(t *testing.T) {
+			for _, way := range invokeWays {
+				t.Run(c.name+"/"+way.name, func(t *testing.T) {
 					var rec recorder
 					r := New()
 					r.AddListener("beforeAcceptTask", rec.listen("before", nil))
@@ -466,7 +432,7 @@ func TestLifecycle(t *testing.T) {
 						rec.add("body")
 						return c.body(ctx, p)
 					})
-					res, err := inv.invoke(t, r, ctx, "AcceptTask", "p")
+					res, err := way.run(ctx, r, "AcceptTask", "p")
 					assert.Nil(t, res)
 					assert.ErrorIs(t, err, ErrFailed)
 					assert.ErrorIs(t, err, boom)
@@ -494,8 +460,8 @@ func TestLifecycle(t *testing.T) {
 			{"re-registered during before phase", true, "new"},
 		}
 		for _, c := range cases {
-			for _, inv := range lcInvokers {
-				t.Run(c.name+"/"+inv.name, func(t *testing.T) {
+			for _, way := range invokeWays {
+				t.Run(c.name+"/"+way.name, func(t *testing.T) {
 					var rec recorder
 					r := New()
 					unregister := mustRegister(t, r, "AcceptTask", rec.body("old body", "old"))
@@ -511,12 +477,12 @@ func TestLifecycle(t *testing.T) {
 						return nil
 					})
 					r.AddListener("afterAcceptTask", rec.listen("after", nil))
-					res, err := inv.invoke(t, r, ctx, "AcceptTask", "first")
+					res, err := way.run(ctx, r, "AcceptTask", "first")
 					require.NoError(t, err)
 					assert.Equal(t, "old", res)
 					assert.Equal(t, "old body after", rec.trace())
 
-					res, err = inv.invoke(t, r, ctx, "AcceptTask", "second")
+					res, err = way.run(ctx, r, "AcceptTask", "second")
 					if c.wantNext == "" {
 						assert.ErrorIs(t, err, ErrActionNotFound)
 						return
@@ -547,8 +513,8 @@ func TestLifecycle(t *testing.T) {
 			}, "body"},
 		}
 		for _, c := range cases {
-			for _, inv := range lcInvokers {
-				t.Run(c.name+"/"+inv.name, func(t *testing.T) {
+			for _, way := range invokeWays {
+				t.Run(c.name+"/"+way.name, func(t *testing.T) {
 					var rec recorder
 					r := New()
 					mustRegister(t, r, "AcceptTask", rec.body("body", "body"))
@@ -561,7 +527,7 @@ func TestLifecycle(t *testing.T) {
 						c.change(r, &rec, existing)
 						return nil
 					}, Once())
-					res, err := inv.invoke(t, r, ctx, "AcceptTask", nil)
+					res, err := way.run(ctx, r, "AcceptTask", nil)
 					require.NoError(t, err)
 					assert.Equal(t, c.want, res)
 				})
@@ -616,15 +582,15 @@ func TestLifecycle(t *testing.T) {
 			{"outermost ignores original", []Replacement{layer("r1"), func(context.Context, any, Body) (any, error) { return "r2 alone", nil }}, "r2 alone"},
 		}
 		for _, c := range cases {
-			for _, inv := range lcInvokers {
-				t.Run(c.name+"/"+inv.name, func(t *testing.T) {
+			for _, way := range invokeWays {
+				t.Run(c.name+"/"+way.name, func(t *testing.T) {
 					r := New()
 					mustRegister(t, r, "AcceptTask", func(context.Context, any) (any, error) { return "body", nil })
 					for _, l := range c.layers {
 						r.ReplaceAction("AcceptTask", l)
 					}
 					r.AddListener("afterAcceptTask", func(context.Context, any) error { return nil })
-					res, err := inv.invoke(t, r, ctx, "AcceptTask", nil)
+					res, err := way.run(ctx, r, "AcceptTask", nil)
 					require.NoError(t, err)
 					assert.Equal(t, c.want, res)
 				})
@@ -683,16 +649,9 @@ func TestLifecycle(t *testing.T) {
 				for i := range n {
 					wg.Go(func() {
 						<-start
-						var o outcome
-						if i%2 == 0 {
-							o.res, o.err = r.Call(ctx, "Count", i)
-						} else {
-							// A bounded wait, without t.Fatal off the test goroutine.
-							wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-							o.res, o.err = r.InvokeAction(ctx, "Count", i).Wait(wctx)
-							cancel()
-						}
-						outcomes[i] = o
+						// Each way to invoke in turn.
+						res, err := invokeWays[i%len(invokeWays)].run(ctx, r, "Count", i)
+						outcomes[i] = outcome{res, err}
 					})
 				}
 				close(start)
@@ -713,5 +672,354 @@ func TestLifecycle(t *testing.T) {
 				assert.EqualValues(t, n-aborted, afters.Load())
 			})
 		}
+	})
+
+	t.Run("Lifecycle_call_has_the_same_semantics", func(t *testing.T) {
+		errBoom := errors.New("boom")
+		reason := errors.New("agent declined")
+		cancelled, cancel := context.WithCancel(context.Background())
+		cancel()
+		for _, tc := range []struct {
+			name      string
+			setup     func(r *Registry, rec *recorder)
+			ctx       context.Context
+			payload   any
+			wantRes   any
+			wantErr   []error
+			wantTrace string
+		}{
+			{
+				name: "success",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", rec.body("body", "res"))
+					r.AddListener("beforeAct", rec.listen("before", nil))
+					r.AddListener("afterAct", rec.listen("after", nil))
+				},
+				wantRes: "res", wantTrace: "before body after",
+			},
+			{
+				name: "payload_update_and_replacement",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", func(_ context.Context, p any) (any, error) {
+						rec.add("body")
+						return p.(int) * 10, nil
+					}, UpdatePayload(func(_ context.Context, p any) (any, error) {
+						rec.add("update")
+						return p.(int) + 1, nil
+					}))
+					r.ReplaceAction("Act", func(ctx context.Context, p any, original Body) (any, error) {
+						rec.add("replacement")
+						return original(ctx, p)
+					})
+				},
+				payload: 1, wantRes: 20, wantTrace: "update replacement body",
+			},
+			{
+				name:    "not_found",
+				setup:   func(r *Registry, rec *recorder) { r.AddListener("beforeAct", rec.listen("before", nil)) },
+				wantErr: []error{ErrActionNotFound},
+			},
+			{
+				name: "blocked",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", rec.body("body", "res"))
+					r.BlockAction("Act", nil)
+				},
+				wantErr: []error{ErrBlocked},
+			},
+			{
+				name: "aborted",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", rec.body("body", "res"))
+					r.AddListener("beforeAct", rec.listen("before", Abort(reason)))
+					r.AddListener("afterAct", rec.listen("after", nil))
+				},
+				wantErr: []error{ErrAborted, reason}, wantTrace: "before",
+			},
+			{
+				name: "body_error",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
+						rec.add("body")
+						return nil, errBoom
+					})
+					r.AddListener("afterAct", rec.listen("after", nil))
+				},
+				wantErr: []error{ErrFailed, errBoom}, wantTrace: "body",
+			},
+			{
+				name: "body_panic",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
+						rec.add("body")
+						panic("kaboom")
+					})
+				},
+				wantErr: []error{ErrFailed, ErrPanicked}, wantTrace: "body",
+			},
+			{
+				name: "ctx_done",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", rec.body("body", "res"))
+					r.AddListener("beforeAct", rec.listen("before", nil))
+				},
+				ctx: cancelled, wantErr: []error{context.Canceled},
+			},
+			{
+				name: "closed",
+				setup: func(r *Registry, rec *recorder) {
+					mustRegister(t, r, "Act", rec.body("body", "res"))
+					require.NoError(t, r.Close(context.Background()))
+				},
+				wantErr: []error{ErrClosed},
+			},
+		} {
+			for _, way := range invokeWays {
+				t.Run(tc.name+"/"+way.name, func(t *testing.T) {
+					r := New()
+					var rec recorder
+					tc.setup(r, &rec)
+					ctx := tc.ctx
+					if ctx == nil {
+						ctx = context.Background()
+					}
+					res, err := way.run(ctx, r, "Act", tc.payload)
+					assert.Equal(t, tc.wantRes, res)
+					if tc.wantErr == nil {
+						assert.NoError(t, err)
+					}
+					for _, want := range tc.wantErr {
+						assert.ErrorIs(t, err, want)
+					}
+					assert.Equal(t, tc.wantTrace, rec.trace())
+				})
+			}
+		}
+	})
+
+	t.Run("Lifecycle_ctx_values_reach_every_stage", func(t *testing.T) {
+		type key struct{}
+		for _, concurrent := range []bool{false, true} {
+			for _, way := range invokeWays {
+				t.Run(fmt.Sprintf("concurrent=%v/%s", concurrent, way.name), func(t *testing.T) {
+					r := New()
+					var rec recorder
+					see := func(stage string, ctx context.Context) {
+						rec.add(fmt.Sprintf("%s=%v", stage, ctx.Value(key{})))
+					}
+					registerEveryStage(t, r, concurrent, see)
+					ctx := context.WithValue(context.Background(), key{}, "v")
+					_, err := way.run(ctx, r, "Act", nil)
+					require.NoError(t, err)
+					assert.Equal(t, "afterAct0=v afterAct1=v beforeAct0=v beforeAct1=v body=v replacement=v update=v", rec.sorted())
+				})
+			}
+		}
+	})
+
+	t.Run("Lifecycle_cancellation_checkpoints", func(t *testing.T) {
+		custom := errors.New("custom cause")
+		for _, cause := range []struct {
+			name  string
+			cause error // given to cancel; nil means context.Canceled
+			want  error
+		}{
+			{"canceled", nil, context.Canceled},
+			{"cause", custom, custom},
+		} {
+			for _, tc := range []struct {
+				name      string
+				cancelIn  string // the stage that cancels the ctx; "" cancels before invoking
+				wantTrace string
+			}{
+				{"step0_already_done", "", ""},
+				{"before_before_phase", "update", "update"},
+				{"between_sequential_before_listeners", "before1", "update before1"},
+				{"before_body", "before2", "update before1 before2"},
+			} {
+				for _, way := range invokeWays {
+					t.Run(cause.name+"/"+tc.name+"/"+way.name, func(t *testing.T) {
+						r := New()
+						var rec recorder
+						ctx, cancel := context.WithCancelCause(context.Background())
+						defer cancel(nil)
+						stage := func(name string) {
+							rec.add(name)
+							if name == tc.cancelIn {
+								cancel(cause.cause)
+							}
+						}
+						mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
+							stage("body")
+							return "res", nil
+						}, UpdatePayload(func(_ context.Context, p any) (any, error) {
+							stage("update")
+							return p, nil
+						}))
+						for _, name := range []string{"before1", "before2"} {
+							r.AddListener("beforeAct", func(context.Context, any) error {
+								stage(name)
+								return nil
+							})
+						}
+						r.ReplaceAction("Act", func(ctx context.Context, p any, original Body) (any, error) {
+							stage("replacement")
+							return original(ctx, p)
+						})
+						r.AddListener("afterAct", func(context.Context, any) error {
+							stage("after")
+							return nil
+						})
+						if tc.cancelIn == "" {
+							cancel(cause.cause)
+						}
+						res, err := way.run(ctx, r, "Act", nil)
+						assert.Nil(t, res)
+						assert.ErrorIs(t, err, cause.want)
+						assert.NotErrorIs(t, err, ErrAborted)
+						assert.NotErrorIs(t, err, ErrFailed)
+						var e *Error
+						if assert.ErrorAs(t, err, &e) {
+							assert.Nil(t, e.Kind)
+							assert.Equal(t, "Act", e.Action)
+							assert.Equal(t, cause.want, e.Err)
+						}
+						assert.Equal(t, tc.wantTrace, rec.trace())
+					})
+				}
+			}
+		}
+	})
+
+	t.Run("Lifecycle_result_stands_once_body_returned", func(t *testing.T) {
+		custom := errors.New("custom cause")
+		for _, way := range invokeWays {
+			t.Run(way.name, func(t *testing.T) {
+				r := New()
+				var rec recorder
+				ctx, cancel := context.WithCancelCause(context.Background())
+				defer cancel(nil)
+				mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
+					rec.add("body")
+					cancel(custom)
+					return "res", nil
+				})
+				for _, name := range []string{"after1", "after2"} {
+					r.AddListener("afterAct", func(ctx context.Context, _ any) error {
+						rec.add(fmt.Sprintf("%s:%v", name, context.Cause(ctx) == custom))
+						return nil
+					})
+				}
+				res, err := way.run(ctx, r, "Act", nil)
+				require.NoError(t, err)
+				assert.Equal(t, "res", res)
+				assert.Equal(t, "body after1:true after2:true", rec.trace())
+			})
+		}
+	})
+
+	t.Run("Lifecycle_after_listener_invokes_and_waits", func(t *testing.T) {
+		// Seed example: an afterCompleteTask listener invokes MyAction; its
+		// wait delays the outer future.
+		synctest.Test(t, func(t *testing.T) {
+			r := New()
+			var rec recorder
+			release := make(chan struct{})
+			mustRegister(t, r, "CompleteTask", rec.body("CompleteTask", "completed"))
+			mustRegister(t, r, "MyAction", func(context.Context, any) (any, error) {
+				rec.add("MyAction:start")
+				<-release
+				rec.add("MyAction:end")
+				return "mine", nil
+			})
+			r.AddListener("afterCompleteTask", func(ctx context.Context, p any) error {
+				res, err := r.InvokeAction(ctx, "MyAction", p).Wait(ctx)
+				rec.add(fmt.Sprintf("after:%v", res))
+				return err
+			})
+			fut := r.InvokeAction(context.Background(), "CompleteTask", nil)
+			synctest.Wait()
+			assert.False(t, isDone(fut), "outer future done while its after-listener waits")
+			assert.Equal(t, "CompleteTask MyAction:start", rec.trace())
+			close(release)
+			res, err := fut.Result()
+			require.NoError(t, err)
+			assert.Equal(t, "completed", res)
+			assert.Equal(t, "CompleteTask MyAction:start MyAction:end after:mine", rec.trace())
+		})
+	})
+
+	t.Run("Lifecycle_replacement_invokes_then_original", func(t *testing.T) {
+		// Seed example: a WrapupTask replacement invokes SendMessage, then
+		// its original.
+		for _, way := range invokeWays {
+			t.Run(way.name, func(t *testing.T) {
+				r := New()
+				var rec recorder
+				mustRegister(t, r, "WrapupTask", rec.body("WrapupTask", "wrapped"))
+				mustRegister(t, r, "SendMessage", func(_ context.Context, p any) (any, error) {
+					rec.add("SendMessage:" + p.(string))
+					return "sent", nil
+				})
+				r.AddListener("beforeSendMessage", rec.listen("beforeSendMessage", nil))
+				r.ReplaceAction("WrapupTask", func(ctx context.Context, p any, original Body) (any, error) {
+					if _, err := way.run(ctx, r, "SendMessage", "goodbye"); err != nil {
+						return nil, err
+					}
+					return original(ctx, p)
+				})
+				res, err := way.run(context.Background(), r, "WrapupTask", nil)
+				require.NoError(t, err)
+				assert.Equal(t, "wrapped", res)
+				assert.Equal(t, "beforeSendMessage SendMessage:goodbye WrapupTask", rec.trace())
+			})
+		}
+	})
+
+	t.Run("Lifecycle_invoke_from_every_stage", func(t *testing.T) {
+		for _, stage := range []string{"update", "before", "replacement", "body", "after"} {
+			for _, way := range invokeWays {
+				t.Run(stage+"/"+way.name, func(t *testing.T) {
+					r := New()
+					var rec recorder
+					mustRegister(t, r, "Inner", func(_ context.Context, p any) (any, error) {
+						rec.add("inner")
+						return "inner-result", nil
+					})
+					nested := func(ctx context.Context, at string) {
+						if at == stage {
+							res, err := way.run(ctx, r, "Inner", nil)
+							assert.NoError(t, err)
+							rec.add(fmt.Sprintf("%s:%v", at, res))
+						}
+					}
+					mustRegister(t, r, "Outer", func(ctx context.Context, p any) (any, error) {
+						nested(ctx, "body")
+						return "outer", nil
+					}, UpdatePayload(func(ctx context.Context, p any) (any, error) {
+						nested(ctx, "update")
+						return p, nil
+					}))
+					r.AddListener("beforeOuter", func(ctx context.Context, _ any) error { nested(ctx, "before"); return nil })
+					r.AddListener("afterOuter", func(ctx context.Context, _ any) error { nested(ctx, "after"); return nil })
+					r.ReplaceAction("Outer", func(ctx context.Context, p any, original Body) (any, error) {
+						nested(ctx, "replacement")
+						return original(ctx, p)
+					})
+					res, err := r.Call(context.Background(), "Outer", nil)
+					require.NoError(t, err)
+					assert.Equal(t, "outer", res)
+					assert.Equal(t, "inner "+stage+":inner-result", rec.trace())
+				})
+			}
+		}
+	})
+
+	t.Run("InvokeAction_nil_ctx_panics", func(t *testing.T) {
+		r := New()
+		mustRegister(t, r, "Act", func(context.Context, any) (any, error) { return nil, nil })
+		var nilCtx context.Context
+		setupPanicMessage(t, "InvokeAction with a nil ctx", func() { r.InvokeAction(nilCtx, "Act", nil) })
+		setupPanicMessage(t, "Call with a nil ctx", func() { _, _ = r.Call(nilCtx, "Act", nil) })
 	})
 }

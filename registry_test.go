@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,31 +17,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// funcObserver calls fn from every Observer and InFlightObserver method,
-// with the method's name.
-type funcObserver struct {
-	fn func(method string, ctx context.Context, inv Invocation)
-}
-
-func (o funcObserver) InvocationBegin(ctx context.Context, inv Invocation) context.Context {
-	o.fn("observer-begin", ctx, inv)
-	return ctx
-}
-func (o funcObserver) InvocationEnd(ctx context.Context, inv Invocation, _ Outcome) {
-	o.fn("observer-end", ctx, inv)
-}
-func (o funcObserver) InFlightBegin(ctx context.Context, inv Invocation) {
-	o.fn("inflight-begin", ctx, inv)
-}
-func (o funcObserver) InFlightEnd(ctx context.Context, inv Invocation) {
-	o.fn("inflight-end", ctx, inv)
-}
-
 func TestConcurrency(t *testing.T) {
 	t.Run("Concurrency_every_method_concurrently", func(t *testing.T) {
-		var handled atomic.Int64
-		r := New(WithObserver(funcObserver{func(string, context.Context, Invocation) {}}),
-			WithErrorHandler(func(error) { handled.Add(1) }))
+		var sink errorSink
+		r := New(WithObserver(hookObserver{}), WithErrorHandler(sink.handle))
 		mustRegister(t, r, "Shared", func(_ context.Context, p any) (any, error) { return p, nil },
 			Deduplicate(func(p any) string { return fmt.Sprint(p) }, SharePending))
 		typed := Typed[int, int](r, "Shared")
@@ -99,7 +81,7 @@ func TestConcurrency(t *testing.T) {
 		assert.Empty(t, r.Listeners("beforeShared"))
 		assert.Zero(t, r.InFlight("Shared"))
 		assert.False(t, r.Registered("Contended"))
-		assert.Zero(t, handled.Load())
+		assert.Empty(t, sink.all())
 
 		// Close while invocations keep coming: each either completes or is
 		// rejected as closed, and Close returns once the accepted ones are done.
@@ -117,11 +99,13 @@ func TestConcurrency(t *testing.T) {
 				}
 			})
 		}
-		require.True(t, returnsWithin(t, func() {
+		_, ok := within(t, "Close while invocations keep coming", func() bool {
 			assert.NoError(t, r.Close(ctx))
 			stop.Store(true)
 			wg.Wait()
-		}))
+			return true
+		})
+		require.True(t, ok)
 		assert.Zero(t, r.InFlight("Shared"))
 	})
 
@@ -190,11 +174,11 @@ func TestConcurrency(t *testing.T) {
 					}
 
 					r = New(
-						WithObserver(funcObserver{func(method string, ctx context.Context, inv Invocation) {
+						WithObserver(everyHook(func(method string, ctx context.Context, inv Invocation) {
 							if inv.Action == "Outer" && inv.Payload == "outer" {
 								exercise(method, ctx)
 							}
-						}}),
+						})),
 						WithErrorHandler(func(error) { exercise("error-handler", context.Background()) }),
 					)
 					mustRegister(t, r, "Outer", func(ctx context.Context, p any) (any, error) {
@@ -240,9 +224,11 @@ func TestConcurrency(t *testing.T) {
 						res any
 						err error
 					)
-					require.True(t, returnsWithin(t, func() {
+					_, ok := within(t, "invoking Outer", func() bool {
 						res, err = way.run(context.Background(), r, "Outer", "outer")
-					}))
+						return true
+					})
+					require.True(t, ok)
 					// Other ran its listener and replacement twice (Call, then
 					// InvokeAction); the blocked call ran nothing.
 					assert.Equal(t, "beforeOther otherReplacement beforeOther otherReplacement exercised:"+stage, rec.trace())
@@ -253,7 +239,9 @@ func TestConcurrency(t *testing.T) {
 						require.NoError(t, err)
 						assert.Equal(t, "outer-result", res)
 					}
-					require.True(t, returnsWithin(t, func() { assert.NoError(t, r.Close(context.Background())) }))
+					closeErr, ok := within(t, "Close", func() error { return r.Close(context.Background()) })
+					require.True(t, ok)
+					assert.NoError(t, closeErr)
 				})
 			}
 		}
@@ -276,7 +264,7 @@ func TestConcurrency(t *testing.T) {
 
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		ok := returnsWithin(t, func() {
+		_, ok := within(t, "invoking while a writer holds the lock", func() bool {
 			ctx := context.Background()
 			_, err := r.Call(ctx, "A", "p")
 			assert.NoError(t, err)
@@ -291,6 +279,7 @@ func TestConcurrency(t *testing.T) {
 			_, err = r.Call(ctx, "Unknown", nil)
 			assert.ErrorIs(t, err, ErrActionNotFound)
 			assert.Equal(t, 0, r.InFlight("A"))
+			return true
 		})
 		require.True(t, ok)
 		assert.Equal(t, "before body after before body after before body after dedupe", rec.trace())
@@ -311,7 +300,7 @@ func TestConcurrency(t *testing.T) {
 		fut := r.InvokeAction(context.Background(), "Act", nil)
 		<-started
 
-		require.True(t, returnsWithin(t, func() {
+		_, ok := within(t, "changing the registry while a body runs", func() bool {
 			r.AddListener("afterAct", rec.listen("added-while-body-runs", nil))
 			assert.True(t, removeBefore())
 			assert.Equal(t, 0, r.RemoveAllListeners("beforeAct"))
@@ -327,7 +316,9 @@ func TestConcurrency(t *testing.T) {
 			assert.NoError(t, err)
 			assert.Equal(t, "other", res)
 			assert.Equal(t, 1, r.InFlight("Act"))
-		}))
+			return true
+		})
+		require.True(t, ok)
 		assert.False(t, isDone(fut))
 		close(release)
 		res, err := fut.Result()
@@ -397,187 +388,228 @@ func TestConcurrency(t *testing.T) {
 	})
 }
 
-func TestClose(t *testing.T) {
-	t.Run("Concurrency_close_waits_for_invocations_started_before_it", func(t *testing.T) {
-		// InvokeAction returns before its goroutine runs: the invocation is
-		// admitted when InvokeAction is called, so a Close that follows
-		// waits for it, and it runs instead of failing with ErrClosed.
-		for range 100 {
-			r := New()
-			mustRegister(t, r, "A", func(context.Context, any) (any, error) { return "ok", nil })
-			fut := r.InvokeAction(context.Background(), "A", nil)
-			typed := Typed[any, string](r, "A").Invoke(context.Background(), nil)
-			require.NoError(t, r.Close(context.Background()))
-			require.True(t, isDone(fut), "Close returned before an admitted invocation completed")
-			res, err := fut.Result()
-			require.NoError(t, err)
-			assert.Equal(t, "ok", res)
-			tres, err := typed.Result()
-			require.NoError(t, err)
-			assert.Equal(t, "ok", tres)
-			_, err = r.InvokeAction(context.Background(), "A", nil).Result()
-			assert.ErrorIs(t, err, ErrClosed)
-		}
-	})
-
-	t.Run("Concurrency_stops_new_invocations", func(t *testing.T) {
-		r := New()
-		var rec recorder
-		mustRegister(t, r, "Act", rec.body("body", "res"))
-		r.AddListener("beforeAct", rec.listen("before", nil))
-		require.NoError(t, r.Close(context.Background()))
-		require.NoError(t, r.Close(context.Background()), "Close may be called again")
-		for _, way := range invokeWays {
-			res, err := way.run(context.Background(), r, "Act", nil)
-			assert.Nil(t, res)
-			assert.ErrorIs(t, err, ErrClosed)
-			var e *Error
-			require.ErrorAs(t, err, &e)
-			assert.Equal(t, ErrClosed, e.Kind)
-			assert.Equal(t, "Act", e.Action)
-		}
-		_, err := Typed[any, any](r, "Act").Call(context.Background(), nil)
-		assert.ErrorIs(t, err, ErrClosed)
-		assert.Empty(t, rec.trace())
-	})
-
-	t.Run("Concurrency_waits_for_in_flight", func(t *testing.T) {
+func TestInFlight(t *testing.T) {
+	t.Run("In_flight_counts_from_before_phase_to_completion", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			r := New()
 			var rec recorder
-			release, fut := startInFlight(t, r, &rec)
+			see := func(stage string) { rec.add(fmt.Sprintf("%s:%d", stage, r.InFlight("Act"))) }
+			release := make(chan struct{})
+			mustRegister(t, r, "Act", func(_ context.Context, p any) (any, error) {
+				see("body")
+				if p == "wait" {
+					<-release
+				}
+				return p, nil
+			}, UpdatePayload(func(_ context.Context, p any) (any, error) {
+				see("update")
+				return p, nil
+			}))
+			r.AddListener("beforeAct", func(context.Context, any) error { see("before"); return nil })
+			r.AddListener("afterAct", func(context.Context, any) error { see("after"); return nil })
+			assert.Zero(t, r.InFlight("Act"))
+			assert.Zero(t, r.InFlight("Unknown"))
 
-			closeErrs := make(chan error, 2)
-			for range 2 {
-				go func() { closeErrs <- r.Close(context.Background()) }()
-			}
-			synctest.Wait()
-			assert.Empty(t, closeErrs, "Close returned while an invocation is in flight")
 			_, err := r.Call(context.Background(), "Act", nil)
-			assert.ErrorIs(t, err, ErrClosed, "new invocations are rejected while Close waits")
-
-			close(release)
-			assert.NoError(t, <-closeErrs)
-			assert.NoError(t, <-closeErrs)
-			assert.True(t, isDone(fut), "Close returned before the future completed")
-			res, err := fut.Result()
 			require.NoError(t, err)
-			assert.Equal(t, "res", res)
-			assert.Equal(t, "body after", rec.trace())
+			assert.Equal(t, "update:0 before:1 body:1 after:1", rec.trace())
+			assert.Zero(t, r.InFlight("Act"))
+
+			f1 := r.InvokeAction(context.Background(), "Act", "wait")
+			f2 := r.InvokeAction(context.Background(), "Act", "wait")
+			synctest.Wait()
+			assert.Equal(t, 2, r.InFlight("Act"))
+			r.BlockAction("Act", func(p any) bool { return p == "blocked" })
+			_, err = r.Call(context.Background(), "Act", "blocked")
+			require.ErrorIs(t, err, ErrBlocked)
+			assert.Equal(t, 2, r.InFlight("Act"), "a rejected invocation is not in flight")
+			close(release)
+			for _, f := range []*Future[any]{f1, f2} {
+				_, err := f.Result()
+				require.NoError(t, err)
+				// The count is down by the time the future completes.
+			}
+			assert.Zero(t, r.InFlight("Act"))
 		})
 	})
 
-	t.Run("Concurrency_ctx_done_first_returns_cause", func(t *testing.T) {
+	t.Run("In_flight_count_drops_when_each_future_completes", func(t *testing.T) {
+		errBoom := errors.New("boom")
 		for _, tc := range []struct {
 			name string
-			// ctx returns the ctx to close with, a func that ends it (nil when
-			// it ends by itself) and what Close should then return.
-			ctx func(t *testing.T) (ctx context.Context, stop func(), want error)
+			opt  func(r *Registry)
 		}{
-			{"cancel_cause", func(t *testing.T) (context.Context, func(), error) {
-				cause := errors.New("shutdown took too long")
-				ctx, cancel := context.WithCancelCause(context.Background())
-				t.Cleanup(func() { cancel(nil) })
-				return ctx, func() { cancel(cause) }, cause
+			{"success", func(*Registry) {}},
+			{"aborted", func(r *Registry) {
+				r.AddListener("beforeAct", func(context.Context, any) error { return Abort(nil) })
 			}},
-			{"deadline", func(t *testing.T) (context.Context, func(), error) {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				t.Cleanup(cancel)
-				return ctx, nil, context.DeadlineExceeded
+			{"after_error", func(r *Registry) {
+				r.AddListener("afterAct", func(context.Context, any) error { return errBoom })
 			}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
+				r := New(WithErrorHandler(func(error) {}))
+				mustRegister(t, r, "Act", func(context.Context, any) (any, error) { return nil, nil })
+				tc.opt(r)
+				for range 50 {
+					f := r.InvokeAction(context.Background(), "Act", nil)
+					<-f.Done()
+					require.Zero(t, r.InFlight("Act"))
+				}
+			})
+		}
+	})
+
+	t.Run("In_flight_window_ends_before_future_completes", func(t *testing.T) {
+		// An observer that blocks in InFlightEnd or InvocationEnd holds the
+		// future back: the end of the window is visible before completion.
+		for _, method := range []string{"inflight-end", "observer-end"} {
+			t.Run(method, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
-					r := New()
-					var rec recorder
-					release, fut := startInFlight(t, r, &rec)
-
-					ctx, stop, want := tc.ctx(t)
-					closeErr := make(chan error, 1)
-					go func() { closeErr <- r.Close(ctx) }()
+					release := make(chan struct{})
+					r := New(WithObserver(everyHook(func(m string, _ context.Context, inv Invocation) {
+						if m == method && inv.Payload == "held" {
+							<-release
+						}
+					})))
+					mustRegister(t, r, "Act", func(context.Context, any) (any, error) { return "res", nil })
+					fut := r.InvokeAction(context.Background(), "Act", "held")
 					synctest.Wait()
-					if stop != nil {
-						assert.Empty(t, closeErr)
-						stop()
-					}
-					assert.Equal(t, want, <-closeErr, "Close returns the raw cause")
-					assert.False(t, isDone(fut), "the in-flight invocation goes on")
-
+					assert.False(t, isDone(fut), "the future completed before the observer saw the end")
 					close(release)
 					res, err := fut.Result()
 					require.NoError(t, err)
 					assert.Equal(t, "res", res)
-					assert.Equal(t, "body after", rec.trace())
-					_, err = r.Call(context.Background(), "Act", nil)
-					assert.ErrorIs(t, err, ErrClosed)
+					assert.Zero(t, r.InFlight("Act"))
 				})
 			})
 		}
 	})
 
-	t.Run("Concurrency_invocations_started_after_close_began_fail", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			r := New()
-			var rec recorder
-			release := make(chan struct{})
-			mustRegister(t, r, "Inner", rec.body("inner", "inner"))
-			mustRegister(t, r, "Outer", func(ctx context.Context, _ any) (any, error) {
-				<-release
-				_, err := r.Call(ctx, "Inner", nil)
-				assert.ErrorIs(t, err, ErrClosed)
-				_, err = r.InvokeAction(ctx, "Inner", nil).Result()
-				assert.ErrorIs(t, err, ErrClosed)
-				rec.add("body")
-				return "outer", nil
-			})
-			r.AddListener("afterOuter", func(ctx context.Context, _ any) error {
-				_, err := r.InvokeAction(ctx, "Inner", nil).Wait(ctx)
-				assert.ErrorIs(t, err, ErrClosed)
-				rec.add("after")
-				return nil
-			})
-			fut := r.InvokeAction(context.Background(), "Outer", nil)
-			synctest.Wait()
-			closeErr := make(chan error, 1)
-			go func() { closeErr <- r.Close(context.Background()) }()
-			synctest.Wait()
-			close(release)
-			assert.NoError(t, <-closeErr, "Close does not wait for invocations it rejected")
-			res, err := fut.Result()
-			require.NoError(t, err)
-			assert.Equal(t, "outer", res)
-			assert.Equal(t, "body after", rec.trace(), "Inner never ran")
-		})
-	})
+	t.Run("In_flight_in_flight_observer", func(t *testing.T) {
+		for _, way := range invokeWays {
+			t.Run(way.name, func(t *testing.T) {
+				obs := &spyObserver{}
+				r := New(WithObserver(inFlightSpy{obs}))
+				var rec recorder
+				mark := func(stage string) {
+					// Interleave the stages with the observer's events by
+					// recording them through the same observer.
+					obs.record(obsEvent{kind: stage, inv: Invocation{Payload: "p"}})
+					rec.add(stage)
+				}
+				mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
+					mark("body")
+					return nil, nil
+				}, UpdatePayload(func(_ context.Context, p any) (any, error) {
+					mark("update")
+					return p, nil
+				}))
+				r.AddListener("beforeAct", func(context.Context, any) error { mark("before"); return nil })
+				r.AddListener("afterAct", func(context.Context, any) error { mark("after"); return nil })
+				_, err := way.run(context.Background(), r, "Act", "p")
+				require.NoError(t, err)
+				kinds := strings.Fields(obs.kinds("p"))
+				require.Len(t, kinds, 8)
+				assert.Equal(t, "begin update inflight-begin before body after", strings.Join(kinds[:6], " "))
+				// The window closes before the future completes; its order
+				// relative to InvocationEnd is not part of the contract.
+				assert.ElementsMatch(t, []string{"end", "inflight-end"}, kinds[6:])
 
-	t.Run("Concurrency_idle_close_with_done_ctx_is_deterministic", func(t *testing.T) {
-		// With nothing in flight there is nothing to wait for; whatever Close
-		// then returns for a done ctx, it must not be decided by a coin toss.
-		cause := errors.New("done already")
-		ctx, cancel := context.WithCancelCause(context.Background())
-		cancel(cause)
-		results := map[string]int{}
-		for range 200 {
-			err := New().Close(ctx)
-			results[fmt.Sprint(err)]++
+				r.BlockAction("Act", nil)
+				_, err = way.run(context.Background(), r, "Act", "blocked")
+				require.ErrorIs(t, err, ErrBlocked)
+				assert.Equal(t, "begin end", obs.kinds("blocked"), "a rejected invocation has no in-flight window")
+			})
 		}
-		assert.Len(t, results, 1, "Close(done ctx) on an idle registry returned %v", results)
 	})
 }
 
-// startInFlight registers "Act", whose body waits for release and whose
-// after-listener records, invokes it, and returns once the invocation is
-// blocked in its body (call it inside a synctest bubble).
-func startInFlight(t *testing.T, r *Registry, rec *recorder) (release chan struct{}, fut *Future[any]) {
-	t.Helper()
-	release = make(chan struct{})
-	mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
-		<-release
-		rec.add("body")
-		return "res", nil
-	})
-	r.AddListener("afterAct", rec.listen("after", nil))
-	fut = r.InvokeAction(context.Background(), "Act", nil)
-	synctest.Wait()
-	return release, fut
+// A registry lives as long as its program, and names come and go: plugins
+// loaded and unloaded, actions named after the objects they act on. Every
+// registration returns its undo; once it has been undone, nothing of it may
+// remain, whatever the number of names it used.
+
+// memNames is how many distinct names each cycle uses.
+const memNames = 100_000
+
+// memBudget is how much the heap may grow over memNames cycles: a few bytes
+// a name at most, where keeping each name's bookkeeping costs hundreds.
+const memBudget = 2 << 20
+
+func memBody(context.Context, any) (any, error) { return nil, nil }
+
+func memListener(context.Context, any) error { return nil }
+
+func memReplacement(ctx context.Context, p any, original Body) (any, error) { return original(ctx, p) }
+
+// heapGrowth returns how much the live heap grew over fn. An entry with
+// nothing left on it is collected by a GC, and its name removed by a cleanup
+// that runs after that GC: the heap is read again, after more GCs, until it
+// is within budget or a second has passed.
+func heapGrowth(fn func()) int64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fn()
+	deadline := time.Now().Add(time.Second)
+	for {
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+		if growth < memBudget || time.Now().After(deadline) {
+			return growth
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes hundreds of thousands of registrations")
+	}
+	cycles := []struct {
+		name  string
+		cycle func(t *testing.T, r *Registry, name string)
+	}{
+		{"Registry: an action registered then unregistered", func(t *testing.T, r *Registry, name string) {
+			unregister, err := r.RegisterAction(name, memBody)
+			require.NoError(t, err)
+			require.True(t, unregister())
+		}},
+		{"Listeners: a listener added then removed", func(t *testing.T, r *Registry, name string) {
+			require.True(t, r.AddListener("before"+name, memListener)())
+		}},
+		{"Blocking, de-duplication, in flight: a block placed then removed", func(t *testing.T, r *Registry, name string) {
+			require.True(t, r.BlockAction(name, nil)())
+		}},
+		{"Replacing actions: a replacement pushed then removed", func(t *testing.T, r *Registry, name string) {
+			require.True(t, r.ReplaceAction(name, memReplacement)())
+		}},
+		{"Registry: a typed handle made then dropped", func(t *testing.T, r *Registry, name string) {
+			_ = Typed[int, int](r, name)
+		}},
+		{"Listeners: a Once listener that fired, on an action then unregistered", func(t *testing.T, r *Registry, name string) {
+			unregister, err := r.RegisterAction(name, memBody)
+			require.NoError(t, err)
+			r.AddListener("before"+name, memListener, Once())
+			_, err = r.Call(context.Background(), name, nil)
+			require.NoError(t, err)
+			require.True(t, unregister())
+		}},
+	}
+	for _, c := range cycles {
+		t.Run(c.name+", for each of many names, leaves the heap as it was", func(t *testing.T) {
+			r := New()
+			growth := heapGrowth(func() {
+				for i := range memNames {
+					c.cycle(t, r, "Action"+strconv.Itoa(i))
+				}
+			})
+			runtime.KeepAlive(r)
+			t.Logf("heap growth over %d names: %d bytes", memNames, growth)
+			assert.Less(t, growth, int64(memBudget), "heap growth in bytes over %d names", memNames)
+		})
+	}
 }
