@@ -112,7 +112,7 @@ func TestDrain(t *testing.T) {
 		t.Parallel()
 		r := New()
 		mustRegister(t, r, "A", func(context.Context, any) (any, error) { return "res", nil })
-		setupPanicMessage(t, "Close(nil)", func() { r.Close(nil) })
+		setupPanicMessage(t, "Close(nil)", func() { _ = r.Close(nilCtx) })
 		if out, ok := callWithin(t, r, context.Background(), "A", nil); ok {
 			assert.NoError(t, out.err, "a Call after Close(nil)")
 			assert.Equal(t, "res", out.res)
@@ -138,7 +138,7 @@ func TestDrain(t *testing.T) {
 		}()
 		_, ok := awaitChan(t, entered, "the body")
 		require.True(t, ok)
-		setupPanicMessage(t, "Close(nil)", func() { r.Close(nil) })
+		setupPanicMessage(t, "Close(nil)", func() { _ = r.Close(nilCtx) })
 		if out, ok := callWithin(t, r, context.Background(), "A", nil); ok {
 			assert.NoError(t, out.err, "a Call after Close(nil)")
 			assert.Equal(t, "res", out.res)

@@ -237,17 +237,6 @@ func (a *abortError) Unwrap() error        { return a.reason }
 // failure of that listener (see [WithErrorHandler]).
 func Abort(reason error) error { return &abortError{reason: reason} }
 
-// abortReason extracts the reason from an error that matches ErrAborted.
-// Only Abort's own error is unwrapped: any other error that matches
-// ErrAborted (one wrapping an Abort, another invocation's abort) is its own
-// reason, so that nothing it says is lost.
-func abortReason(err error) error {
-	if a, ok := err.(*abortError); ok {
-		return a.reason
-	}
-	return err
-}
-
 // isAbort reports whether err is an invocation's abort: an [*Error] of kind
 // ErrAborted, or a concurrent phase's joined errors led by one. An error that
 // merely wraps an abort (a body failing because another invocation was

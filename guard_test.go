@@ -490,11 +490,11 @@ func TestGuard(t *testing.T) {
 			return "res", nil
 		})
 		fut := r.InvokeAction(ctx, "A", nil)
-		setupPanicMessage(t, "Wait(nil) on a pending future", func() { fut.Wait(nil) })
+		setupPanicMessage(t, "Wait(nil) on a pending future", func() { _, _ = fut.Wait(nilCtx) })
 		close(release)
 		_, _, ok := awaitFuture(t, fut)
 		require.True(t, ok)
-		setupPanicMessage(t, "Wait(nil) on a completed future", func() { fut.Wait(nil) })
+		setupPanicMessage(t, "Wait(nil) on a completed future", func() { _, _ = fut.Wait(nilCtx) })
 	})
 }
 

@@ -579,3 +579,7 @@ func inChild(t *testing.T, env []string, fn func(t *testing.T)) {
 		t.Errorf("the child process did not run the case; output:\n%s", output)
 	}
 }
+
+// nilCtx is a nil context.Context, for the tests of the setup-time panic a
+// nil ctx causes.
+var nilCtx context.Context

@@ -1018,7 +1018,6 @@ func TestLifecycle(t *testing.T) {
 	t.Run("InvokeAction_nil_ctx_panics", func(t *testing.T) {
 		r := New()
 		mustRegister(t, r, "Act", func(context.Context, any) (any, error) { return nil, nil })
-		var nilCtx context.Context
 		setupPanicMessage(t, "InvokeAction with a nil ctx", func() { r.InvokeAction(nilCtx, "Act", nil) })
 		setupPanicMessage(t, "Call with a nil ctx", func() { _, _ = r.Call(nilCtx, "Act", nil) })
 	})
