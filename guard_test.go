@@ -102,6 +102,23 @@ func invokeSettled(t *testing.T, r *Registry, name string) (any, error) {
 func TestGuard(t *testing.T) {
 	ctx := context.Background()
 
+	// The error of a Goexit names the stage it happened in, and a listener
+	// only if one was running: not the last listener of an earlier phase.
+	t.Run("User code that does not return: a Goexit in the body names no listener", func(t *testing.T) {
+		r := New()
+		mustRegister(t, r, "A", func(context.Context, any) (any, error) {
+			runtime.Goexit()
+			return nil, nil
+		})
+		r.AddListener("beforeA", func(context.Context, any) error { return nil }, Named("passes"))
+		_, err := invokeSettled(t, r, "A")
+		var e *Error
+		require.ErrorAs(t, err, &e)
+		assert.Equal(t, StageBody, e.Stage)
+		assert.Empty(t, e.Listener, "the listener of the before phase is not the body")
+		assert.ErrorIs(t, err, ErrGoexit)
+	})
+
 	// An error whose Is method panics, returned by a before-listener: the
 	// library asks it whether it is an abort.
 	t.Run("Aborting and errors: a before-listener error whose Is method panics fails the invocation through Call", func(t *testing.T) {

@@ -24,6 +24,34 @@ import (
 func TestNest(t *testing.T) {
 	ctx := context.Background()
 
+	// Nesting must not cost more per level the deeper it is: a stage's ctx
+	// answers Done, Err, Deadline and Value from the caller's context in one
+	// step, however many nests are stacked over it (a recursion through
+	// InvokeAction to 8,000 levels used to take seconds).
+	t.Run("Concurrency: a stage's context reaches the caller's in one step at any depth", func(t *testing.T) {
+		type key struct{}
+		caller, cancel := context.WithCancel(context.WithValue(ctx, key{}, "v"))
+		defer cancel()
+		r := New(WithMaxDepth(500))
+		var deepest *nest
+		mustRegister(t, r, "A", func(ctx context.Context, p any) (any, error) {
+			n := ctx.(*nest)
+			if n.depth == 500 {
+				deepest = n
+				return nil, nil
+			}
+			return r.Call(ctx, "A", p)
+		})
+		_, err := r.Call(caller, "A", nil)
+		require.NoError(t, err)
+		require.NotNil(t, deepest)
+		assert.Same(t, caller, deepest.inner, "the nest's inner context is the caller's")
+		assert.Equal(t, "v", deepest.Value(key{}))
+		assert.Equal(t, caller.Done(), deepest.Done())
+		cancel()
+		assert.ErrorIs(t, deepest.Err(), context.Canceled)
+	})
+
 	t.Run("Concurrency: WithMaxDepth above MaxDepthLimit panics", func(t *testing.T) {
 		setupPanicMessage(t, "WithMaxDepth(MaxDepthLimit+1)", func() { WithMaxDepth(MaxDepthLimit + 1) })
 	})
