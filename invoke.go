@@ -54,9 +54,10 @@ func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload an
 		return r.beyondLimit(name, parent.depth+1, out)
 	}
 	if obs := r.cfg.observer; obs != nil {
-		f := r.heapFrame(ctx, name, parent, out)
-		f.obs = &observation{obs: obs}
-		return f.invokeObserved(payload, e)
+		o := &observedFrame{observation: observation{obs: obs}}
+		r.initHeapFrame(&o.frame, ctx, name, parent, out)
+		o.frame.obs = &o.observation
+		return o.frame.invokeObserved(payload, e)
 	}
 	e, s := r.lookupSnap(name, e)
 	if s != nil && s.act != nil && s.act.key != nil {
@@ -93,12 +94,24 @@ func depthError(name string, depth, limit int) *Error {
 // heapFrame returns the frame of an invocation that descendants may need to
 // read, with its own nest.
 func (r *Registry) heapFrame(ctx context.Context, name string, parent *nest, out *outcome) *frame {
-	f := &frame{reg: r, name: name, depth: 1, out: out, spawned: out != nil && !out.closedAtCall}
+	f := new(frame)
+	r.initHeapFrame(f, ctx, name, parent, out)
+	return f
+}
+
+// observedFrame is the frame of an invocation with an observer, in one
+// allocation with what observing adds.
+type observedFrame struct {
+	frame
+	observation
+}
+
+func (r *Registry) initHeapFrame(f *frame, ctx context.Context, name string, parent *nest, out *outcome) {
+	*f = frame{reg: r, name: name, depth: 1, out: out, spawned: out != nil && !out.closedAtCall}
 	if parent != nil {
 		f.depth, f.parent = parent.depth+1, parent.frame
 	}
 	f.ctx = newNest(ctx, r, f.depth, f)
-	return f
 }
 
 // lookupSnap returns name's entry (e, when not nil) and its current
