@@ -63,8 +63,10 @@ func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload an
 	if s != nil && s.act != nil && s.act.key != nil {
 		return r.heapFrame(ctx, name, parent, out).invoke(payload, e, s)
 	}
-	// The frame stays on this stack: nothing but this call can reach it.
-	f := frame{reg: r, name: name, depth: 1, out: out, spawned: out != nil && !out.closedAtCall}
+	// The frame stays on this stack: nothing but this call can reach it. It
+	// is set field by field: a composite literal is built aside and copied.
+	var f frame
+	f.reg, f.name, f.depth, f.out, f.spawned = r, name, 1, out, out != nil && !out.closedAtCall
 	if parent != nil {
 		f.depth, f.parent = parent.depth+1, parent.frame
 	}

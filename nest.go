@@ -90,6 +90,10 @@ func (r *Registry) tops() *topNests {
 	if t := r.top.Load(); t != nil {
 		return t
 	}
+	return r.makeTops()
+}
+
+func (r *Registry) makeTops() *topNests {
 	t := &topNests{
 		background: nest{Context: context.Background(), inner: context.Background(), reg: r, depth: 1, never: true},
 		todo:       nest{Context: context.TODO(), inner: context.TODO(), reg: r, depth: 1, never: true},
