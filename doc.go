@@ -109,10 +109,23 @@
 // invocation in the same way, but as a failure: the error matches [ErrFailed],
 // not ErrAborted, and its Stage is [StageBefore]. So do errors and panics of
 // the payload update, the body and the replacements. After-listener errors do
-// not change the outcome: every after-listener runs, and their errors, joined,
-// go to the registry's error handler ([WithErrorHandler]; by default they are
+// not change the outcome: every after-listener runs, and their errors (joined
+// when there are several) go to the registry's error handler ([WithErrorHandler]; by default they are
 // logged with log/slog). An abort returned from an after-listener, where it is
 // too late to abort, is such an error.
+//
+// Every error the library returns matches a sentinel with [errors.Is]
+// ([ErrActionNotFound], [ErrAlreadyRegistered], [ErrClosed], [ErrBlocked],
+// [ErrPending], [ErrAborted], [ErrFailed], [ErrDepthExceeded],
+// [ErrPayloadType]) or, for an invocation stopped by its context, the context's
+// cause; details are reached with [errors.As] on [*Error], [*PanicError] and
+// [*PayloadTypeError]; messages are lowercase, prefixed "actions: ", and name
+// the action. [Future.Wait] and [Registry.Close] return the bare cause of
+// their own context when they give up waiting.
+//
+// Programmer errors found at setup time panic with a message prefixed
+// "actions: ": an empty action name, a nil body, listener, replacement or
+// option function, a malformed event name, a nil context.
 //
 // # User code that does not return
 //
@@ -146,19 +159,6 @@
 //     names its type, so that errors.Is on the invocation's error cannot crash
 //     or hang the caller either. Messages are read with fmt, which contains a
 //     panicking Error or String method.
-//
-// Every error the library returns matches a sentinel with [errors.Is]
-// ([ErrActionNotFound], [ErrAlreadyRegistered], [ErrClosed], [ErrBlocked],
-// [ErrPending], [ErrAborted], [ErrFailed], [ErrDepthExceeded],
-// [ErrPayloadType]) or, for an invocation stopped by its context, the context's
-// cause; details are reached with [errors.As] on [*Error], [*PanicError] and
-// [*PayloadTypeError]; messages are lowercase, prefixed "actions: ", and name
-// the action. [Future.Wait] and [Registry.Close] return the bare cause of
-// their own context when they give up waiting.
-//
-// Programmer errors found at setup time panic with a message prefixed
-// "actions: ": an empty action name, a nil body, listener, replacement or
-// option function, a malformed event name, a nil context.
 //
 // # Replacing actions
 //
