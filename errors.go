@@ -246,15 +246,21 @@ func isAbort(err error) bool { return kindOf(err) == ErrAborted }
 // kindOf returns the kind of an invocation's error, or of the first error of
 // a concurrent phase's joined errors, without walking into what it wraps.
 func kindOf(err error) error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		if errs := j.Unwrap(); len(errs) > 0 {
-			err = errs[0]
-		}
-	}
-	if e, ok := err.(*Error); ok {
+	if e, ok := firstError(err).(*Error); ok {
 		return e.Kind
 	}
 	return nil
+}
+
+// firstError returns the first of a concurrent phase's joined errors, else
+// err.
+func firstError(err error) error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		if errs := j.Unwrap(); len(errs) > 0 {
+			return errs[0]
+		}
+	}
+	return err
 }
 
 // fail builds the error of a stage that returned err (or panicked).

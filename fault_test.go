@@ -74,7 +74,7 @@ var faultReturnsError = map[string]bool{
 const (
 	ffError  = "error"  // the stage returns errFaultInjected
 	ffPanic  = "panic"  // the stage panics with errFaultInjected
-	ffBlocks = "blocks" // the stage blocks until its ctx is done, then returns its cause
+	ffBlocks = "blocks" // the stage blocks until its ctx is done, then returns its cause: a cancellation
 	ffCancel = "cancel" // the caller's ctx is cancelled while the stage runs, which then returns normally
 	ffClose  = "close"  // Close is called while the stage runs; the stage then invokes another action and returns normally
 	ffGoexit = "goexit" // the stage calls runtime.Goexit
@@ -267,6 +267,9 @@ type faultWant struct {
 	// for the error_handler stage, where a1's error is the point).
 	handled   Stage
 	handledIs []error
+	// handledStopped: the handled error is a cancellation (its stage saw
+	// the invocation's ctx done and returned its error), not a failure.
+	handledStopped bool
 }
 
 func (w faultWant) success() bool { return w.kind == nil && w.is == nil }
@@ -301,7 +304,7 @@ func TestFault(t *testing.T) {
 		fsUpdate: { // Lifecycle step 5: its error fails the invocation, nothing else runs
 			ffError:  {trace: faultUpTo("update"), kind: ErrFailed, stage: StageUpdate, is: injected},
 			ffPanic:  {trace: faultUpTo("update"), kind: ErrFailed, stage: StageUpdate, is: panicked},
-			ffBlocks: {trace: faultUpTo("update"), kind: ErrFailed, stage: StageUpdate, is: canceled},
+			ffBlocks: {trace: faultUpTo("update"), stage: StageUpdate, is: canceled},
 			// Lifecycle: cancellation is checked before the before phase,
 			// once the in-flight window has opened.
 			ffCancel: {trace: faultUpTo("inflight.begin"), stage: StageBefore, is: canceled},
@@ -334,7 +337,7 @@ func TestFault(t *testing.T) {
 		fsBefore: { // Aborting and errors: a failing before-listener stops the invocation, not an abort
 			ffError:  {trace: faultUpTo("b1"), kind: ErrFailed, stage: StageBefore, is: injected},
 			ffPanic:  {trace: faultUpTo("b1"), kind: ErrFailed, stage: StageBefore, is: panicked},
-			ffBlocks: {trace: faultUpTo("b1"), kind: ErrFailed, stage: StageBefore, is: canceled},
+			ffBlocks: {trace: faultUpTo("b1"), stage: StageBefore, is: canceled},
 			// Lifecycle: checked between listeners of a sequential before phase.
 			ffCancel: {trace: faultUpTo("b1"), stage: StageBefore, is: canceled},
 			ffClose:  {trace: faultTrace},
@@ -347,7 +350,7 @@ func TestFault(t *testing.T) {
 		fsReplacement: { // Lifecycle step 8: after-listeners do not run
 			ffError:  {trace: faultUpTo("repl"), kind: ErrFailed, stage: StageBody, is: injected},
 			ffPanic:  {trace: faultUpTo("repl"), kind: ErrFailed, stage: StageBody, is: panicked},
-			ffBlocks: {trace: faultUpTo("repl"), kind: ErrFailed, stage: StageBody, is: canceled},
+			ffBlocks: {trace: faultUpTo("repl"), stage: StageBody, is: canceled},
 			// Lifecycle: once the body has returned successfully its result stands.
 			ffCancel:      {trace: faultTrace},
 			ffClose:       {trace: faultTrace},
@@ -358,7 +361,7 @@ func TestFault(t *testing.T) {
 		fsBody: {
 			ffError:       {trace: faultUpTo("body"), kind: ErrFailed, stage: StageBody, is: injected},
 			ffPanic:       {trace: faultUpTo("body"), kind: ErrFailed, stage: StageBody, is: panicked},
-			ffBlocks:      {trace: faultUpTo("body"), kind: ErrFailed, stage: StageBody, is: canceled},
+			ffBlocks:      {trace: faultUpTo("body"), stage: StageBody, is: canceled},
 			ffCancel:      {trace: faultTrace},
 			ffClose:       {trace: faultTrace},
 			ffGoexit:      {trace: faultUpTo("body"), kind: ErrFailed, stage: StageBody, is: goexited},
@@ -368,7 +371,7 @@ func TestFault(t *testing.T) {
 		fsAfter: { // Aborting and errors: the result stands, the others run, the handler gets the error
 			ffError:  {trace: fullAfter, handled: StageAfter, handledIs: injected},
 			ffPanic:  {trace: fullAfter, handled: StageAfter, handledIs: panicked},
-			ffBlocks: {trace: fullAfter, handled: StageAfter, handledIs: canceled},
+			ffBlocks: {trace: fullAfter, handled: StageAfter, handledIs: canceled, handledStopped: true},
 			ffCancel: {trace: faultTrace},
 			ffClose:  {trace: faultTrace},
 			// User code that does not return: the result stands, the
@@ -595,7 +598,11 @@ func runFaultCell(t *testing.T, stage, fault, via string, want faultWant) {
 		var e *Error
 		require.ErrorAs(t, handled[0], &e)
 		assert.Equal(t, want.handled, e.Stage, "stage of %v", handled[0])
-		assert.ErrorIs(t, handled[0], ErrFailed)
+		if want.handledStopped {
+			assert.Nil(t, e.Kind, "kind of %v", handled[0])
+		} else {
+			assert.ErrorIs(t, handled[0], ErrFailed)
+		}
 		for _, target := range want.handledIs {
 			assert.ErrorIs(t, handled[0], target)
 		}

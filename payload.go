@@ -48,7 +48,7 @@ func nilable(t reflect.Type) bool {
 func (f *frame) update(fn PayloadUpdate, payload any) (any, error) {
 	p, err := f.callUpdate(fn, payload)
 	if err != nil {
-		return nil, fail(f.name, StageUpdate, "", err)
+		return nil, stageError(f.ctx, f.name, StageUpdate, "", err)
 	}
 	return p, nil
 }

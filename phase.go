@@ -42,9 +42,9 @@ func (f *frame) phase(list []*listener, payload any, after, concurrent bool) err
 			return stopped(f.name, StageBefore, context.Cause(f.ctx))
 		}
 		if !after {
-			return beforeError(f.name, list[i], err)
+			return beforeError(f.ctx, f.name, list[i], err)
 		}
-		f.afterErrs = append(f.afterErrs, fail(f.name, StageAfter, list[i].name, err))
+		f.afterErrs = append(f.afterErrs, stageError(f.ctx, f.name, StageAfter, list[i].name, err))
 	}
 	return nil
 }
@@ -177,9 +177,9 @@ func (p *concurrent) record(i int, err error) {
 	switch {
 	case err == nil, !p.after && p.stoppedEarly(err):
 	case p.after:
-		p.errs[i] = fail(name, StageAfter, l.name, err)
+		p.errs[i] = stageError(p.parent, name, StageAfter, l.name, err)
 	default:
-		e := beforeError(name, l, err)
+		e := beforeError(p.parent, name, l, err)
 		p.errs[i] = e
 		p.mu.Lock()
 		if p.cause == nil {
@@ -240,15 +240,16 @@ func stageOf(after bool) Stage {
 }
 
 // beforeError turns a before-listener's error into the invocation's: an
-// abort when it matches ErrAborted (see matches), a failure otherwise.
-func beforeError(name string, l *listener, err error) *Error {
+// abort when it matches ErrAborted (see matches), else a cancellation or a
+// failure (see stageError).
+func beforeError(ctx *nest, name string, l *listener, err error) *Error {
 	if a, ok := err.(*abortError); ok { // Abort's own error: no walk
 		return &Error{Action: name, Kind: ErrAborted, Stage: StageBefore, Listener: l.name, Err: a.reason}
 	}
 	if matches(err, ErrAborted) {
 		return &Error{Action: name, Kind: ErrAborted, Stage: StageBefore, Listener: l.name, Err: err}
 	}
-	return fail(name, StageBefore, l.name, err)
+	return stageError(ctx, name, StageBefore, l.name, err)
 }
 
 // claim takes a once-listener for this invocation, if no other took it, and

@@ -65,7 +65,7 @@ func (f *frame) body(act *action, payload any) (any, error) {
 	}
 	res, err := f.callBody(f.ent.snap.Load().replacements, act.body, payload)
 	if err != nil {
-		return nil, fail(f.name, StageBody, "", err)
+		return nil, stageError(f.ctx, f.name, StageBody, "", err)
 	}
 	return res, nil
 }
