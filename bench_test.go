@@ -508,7 +508,7 @@ func BenchmarkUnusedFeature(b *testing.B) {
 			}
 		}},
 		// An error handler is configured but no after-listener fails.
-		{name: "error-handler", opts: []actions.Option{actions.WithErrorHandler(func(error) {})}},
+		{name: "error-handler", opts: []actions.Option{actions.WithErrorHandler(func(context.Context, error) {})}},
 	}
 	for _, f := range features {
 		b.Run("feature="+f.name, func(b *testing.B) {

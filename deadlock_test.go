@@ -127,7 +127,7 @@ func newDLRig(t *testing.T, stage, op string, concurrent bool) *dlRig {
 	g := &dlRig{stage: stage, op: op}
 	opts := []Option{
 		WithObserver(dlObserver{t, g}),
-		WithErrorHandler(func(err error) {
+		WithErrorHandler(func(_ context.Context, err error) {
 			if errors.Is(err, errDLA1) {
 				g.site(t, context.TODO(), dsErrorHandler, "k")
 			} else {

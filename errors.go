@@ -126,6 +126,14 @@ func (e *Error) Error() string {
 
 // writeHead writes what the error says of its own invocation.
 func (e *Error) writeHead(b *strings.Builder) {
+	if e.Kind == ErrFailed && e.Stage == StageAfter { // the invocation did not fail
+		b.WriteString("after-listener")
+		if e.Listener != "" {
+			fmt.Fprintf(b, " %q", e.Listener)
+		}
+		b.WriteString(" failed")
+		return
+	}
 	switch {
 	case e.Kind != nil:
 		b.WriteString(strings.TrimPrefix(e.Kind.Error(), "actions: "))

@@ -49,7 +49,7 @@ func ExampleNew() {
 	var failures []string
 	reg := actions.New(
 		actions.WithMaxDepth(8),
-		actions.WithErrorHandler(func(err error) { failures = append(failures, err.Error()) }),
+		actions.WithErrorHandler(func(_ context.Context, err error) { failures = append(failures, err.Error()) }),
 	)
 	must(reg.RegisterAction("CompleteTask", echo("completed")))
 	reg.AddListener("afterCompleteTask", func(context.Context, any) error {
@@ -59,7 +59,7 @@ func ExampleNew() {
 	fmt.Println(failures)
 	// Output:
 	// completed WT1 <nil>
-	// [actions: CompleteTask: action failed in after phase: crm sync failed]
+	// [actions: CompleteTask: after-listener failed: crm sync failed]
 }
 
 // The package-level functions work on Default, like net/http's
@@ -693,7 +693,7 @@ func ExampleWithConcurrentPhases() {
 // after-listeners, which run once the body's work is done and cannot change
 // the outcome.
 func ExampleWithErrorHandler() {
-	reg := actions.New(actions.WithErrorHandler(func(err error) {
+	reg := actions.New(actions.WithErrorHandler(func(_ context.Context, err error) {
 		fmt.Println("handler:", err)
 	}))
 	must(reg.RegisterAction("CompleteTask", echo("completed")))
@@ -706,8 +706,8 @@ func ExampleWithErrorHandler() {
 	// Both failures reach the handler in one call, joined.
 	fmt.Println(reg.Call(context.Background(), "CompleteTask", "WT1"))
 	// Output:
-	// handler: actions: CompleteTask: action failed in after phase by listener "survey": survey not sent
-	// actions: CompleteTask: action failed in after phase by listener "metrics": panic: metrics backend down
+	// handler: actions: CompleteTask: after-listener "survey" failed: survey not sent
+	// actions: CompleteTask: after-listener "metrics" failed: panic: metrics backend down
 	// completed WT1 <nil>
 }
 
@@ -822,11 +822,11 @@ func ExampleSlogObserver() {
 	reg.Call(ctx, "RejectTask", "WT3")
 	// Output:
 	// level=DEBUG msg="action begin" action=AcceptTask id=1 depth=1
-	// level=DEBUG msg="action done" action=AcceptTask id=1 depth=1
+	// level=DEBUG msg="action done" action=AcceptTask id=1 depth=1 status=ok
 	// level=DEBUG msg="action begin" action=AcceptTask id=2 depth=1
-	// level=INFO msg="action aborted" action=AcceptTask id=2 depth=1 err="actions: AcceptTask: action aborted in before phase: agent declined"
+	// level=INFO msg="action aborted" action=AcceptTask id=2 depth=1 status=aborted stage="before phase" reason="agent declined" err="actions: AcceptTask: action aborted in before phase: agent declined"
 	// level=DEBUG msg="action begin" action=RejectTask id=3 depth=1
-	// level=INFO msg="action rejected" action=RejectTask id=3 depth=1 err="actions: RejectTask: action not found"
+	// level=INFO msg="action rejected" action=RejectTask id=3 depth=1 status=rejected err="actions: RejectTask: action not found"
 }
 
 // Error carries the details of a failed invocation; errors.Is reaches both

@@ -207,7 +207,7 @@ func (g *faultRig) InFlightEnd(ctx context.Context, inv Invocation) {
 
 func newFaultRig(t *testing.T, stage, fault string) *faultRig {
 	g := &faultRig{stage: stage, fault: fault, entered: make(chan struct{}), release: make(chan struct{})}
-	g.reg = New(WithObserver(g), WithErrorHandler(func(err error) {
+	g.reg = New(WithObserver(g), WithErrorHandler(func(_ context.Context, err error) {
 		g.mu.Lock()
 		g.handled = append(g.handled, err)
 		g.mu.Unlock()

@@ -116,9 +116,9 @@ func (f *frame) reportAfter() {
 	switch len(f.afterErrs) {
 	case 0:
 	case 1:
-		f.reg.handleError(f.afterErrs[0])
+		f.reg.handleError(f.ctx, f.afterErrs[0])
 	default:
-		f.reg.handleError(errors.Join(f.afterErrs...))
+		f.reg.handleError(f.ctx, errors.Join(f.afterErrs...))
 	}
 }
 

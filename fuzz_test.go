@@ -134,7 +134,7 @@ type libRun struct {
 
 func newLibRun(observe bool) *libRun {
 	r := &libRun{}
-	opts := []Option{WithMaxDepth(modelMaxDepth), WithErrorHandler(func(err error) {
+	opts := []Option{WithMaxDepth(modelMaxDepth), WithErrorHandler(func(_ context.Context, err error) {
 		r.rec.add("EH " + describeErr(err))
 	})}
 	if observe {

@@ -329,7 +329,7 @@ func TestGuard(t *testing.T) {
 	}
 	t.Run("Aborting and errors: runtime.Goexit in the error handler leaves the outcome as it was", func(t *testing.T) {
 		t.Parallel()
-		r := New(WithErrorHandler(func(error) { runtime.Goexit() }))
+		r := New(WithErrorHandler(func(context.Context, error) { runtime.Goexit() }))
 		mustRegister(t, r, "A", func(context.Context, any) (any, error) { return "res", nil })
 		r.AddListener("afterA", func(context.Context, any) error { return errors.New("after-listener failed") })
 		res, err := invokeSettled(t, r, "A")

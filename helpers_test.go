@@ -474,7 +474,7 @@ type errorSink struct {
 	errs []error
 }
 
-func (s *errorSink) handle(err error) {
+func (s *errorSink) handle(_ context.Context, err error) {
 	s.mu.Lock()
 	s.errs = append(s.errs, err)
 	s.mu.Unlock()

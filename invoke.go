@@ -70,7 +70,7 @@ func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload an
 	if parent != nil {
 		f.depth, f.parent = parent.depth+1, parent.frame
 	}
-	f.ctx = r.frameless(ctx, parent)
+	f.ctx = r.frameless(ctx, parent, name, e)
 	return f.invoke(payload, e, s)
 }
 
@@ -113,7 +113,7 @@ func (r *Registry) initHeapFrame(f *frame, ctx context.Context, name string, par
 	if parent != nil {
 		f.depth, f.parent = parent.depth+1, parent.frame
 	}
-	f.ctx = newNest(ctx, r, f.depth, f)
+	f.ctx = newNest(ctx, r, name, f.depth, f)
 }
 
 // lookupSnap returns name's entry (e, when not nil) and its current

@@ -24,6 +24,7 @@ type nest struct {
 	// straight to inner, in constant time however deep the nesting.
 	inner context.Context
 	reg   *Registry
+	name  string // the action of the invocation whose stages receive it
 	depth int
 	// frame is the innermost frame a descendant may read (for the observer's
 	// ParentID and de-duplication against ancestors): the invocation's own
@@ -35,9 +36,9 @@ type nest struct {
 	never bool
 }
 
-// newNest returns a nest of r over ctx at depth.
-func newNest(ctx context.Context, r *Registry, depth int, f *frame) *nest {
-	n := &nest{Context: ctx, inner: ctx, reg: r, depth: depth, frame: f}
+// newNest returns a nest of r's invocation of name over ctx at depth.
+func newNest(ctx context.Context, r *Registry, name string, depth int, f *frame) *nest {
+	n := &nest{Context: ctx, inner: ctx, reg: r, name: name, depth: depth, frame: f}
 	if under, ok := ctx.(*nest); ok {
 		n.inner, n.never = under.inner, under.never
 	}
@@ -82,47 +83,67 @@ func (r *Registry) inside(ctx context.Context) bool {
 	return false
 }
 
-// topNests holds a registry's shared nests over context.Background and
-// context.TODO, made on first use so that the zero Registry works.
+// topNests holds the shared nests over context.Background and context.TODO
+// of one action (see entry.tops), made on first use.
 type topNests struct{ background, todo nest }
 
-func (r *Registry) tops() *topNests {
-	if t := r.top.Load(); t != nil {
+func (e *entry) tops(r *Registry) *topNests {
+	if t := e.top.Load(); t != nil {
 		return t
 	}
-	return r.makeTops()
+	return e.makeTops(r)
 }
 
-func (r *Registry) makeTops() *topNests {
+func (e *entry) makeTops(r *Registry) *topNests {
 	t := &topNests{
-		background: nest{Context: context.Background(), inner: context.Background(), reg: r, depth: 1, never: true},
-		todo:       nest{Context: context.TODO(), inner: context.TODO(), reg: r, depth: 1, never: true},
+		background: nest{Context: context.Background(), inner: context.Background(), reg: r, name: e.name, depth: 1, never: true},
+		todo:       nest{Context: context.TODO(), inner: context.TODO(), reg: r, name: e.name, depth: 1, never: true},
 	}
-	if r.top.CompareAndSwap(nil, t) {
+	if e.top.CompareAndSwap(nil, t) {
 		return t
 	}
-	return r.top.Load()
+	return e.top.Load()
 }
 
-// frameless returns a nest without frame of r over ctx, sharing one where it
-// can.
-func (r *Registry) frameless(ctx context.Context, parent *nest) *nest {
+// frameless returns a nest without frame for r's invocation of name (whose
+// entry is e, nil when there is none) over ctx, sharing one where it can: an
+// action's top-level nests, and the last child made of a stage's nest.
+func (r *Registry) frameless(ctx context.Context, parent *nest, name string, e *entry) *nest {
 	switch {
-	case parent == nil && ctx == context.Background():
-		return &r.tops().background
-	case parent == nil && ctx == context.TODO():
-		return &r.tops().todo
+	case parent == nil && e != nil && ctx == context.Background():
+		return &e.tops(r).background
+	case parent == nil && e != nil && ctx == context.TODO():
+		return &e.tops(r).todo
 	case parent == nil:
-		return newNest(ctx, r, 1, nil)
-	case ctx == context.Context(parent) && parent.reg == r:
-		if c := parent.child.Load(); c != nil {
+		return newNest(ctx, r, name, 1, nil)
+	case ctx == context.Context(parent):
+		if c := parent.child.Load(); c != nil && c.reg == r && c.name == name {
 			return c
 		}
-		c := newNest(parent, r, parent.depth+1, parent.frame)
-		if parent.child.CompareAndSwap(nil, c) {
-			return c
-		}
-		return parent.child.Load() // made by a concurrent invocation: the same
+		c := newNest(parent, r, name, parent.depth+1, parent.frame)
+		parent.child.Store(c) // the next invocation of the same action from this stage shares it
+		return c
 	}
-	return newNest(ctx, r, parent.depth+1, parent.frame)
+	return newNest(ctx, r, name, parent.depth+1, parent.frame)
+}
+
+// InvocationFrom returns the invocation whose stage, observer or error
+// handler received ctx (or a context derived from it), and false when ctx
+// comes from none. Action and Depth are always set; ID, ParentID, Payload
+// and Start are set when the registry has an observer, which is when the
+// library keeps them (an invocation without one costs no ID).
+func InvocationFrom(ctx context.Context) (Invocation, bool) {
+	n := parentNest(ctx)
+	if n == nil {
+		return Invocation{}, false
+	}
+	f := n.frame
+	if f != nil && f.reg == n.reg && f.depth == n.depth && f.obs != nil {
+		return f.obs.info, true // the invocation's own frame
+	}
+	inv := Invocation{Action: n.name, Depth: n.depth}
+	if f != nil && f.reg == n.reg && f.depth == n.depth-1 && f.obs != nil {
+		inv.ParentID = f.obs.info.ID
+	}
+	return inv, true
 }

@@ -52,6 +52,57 @@ func TestNest(t *testing.T) {
 		assert.ErrorIs(t, deepest.Err(), context.Canceled)
 	})
 
+	t.Run("Observability: InvocationFrom gives a stage its invocation", func(t *testing.T) {
+		for _, observed := range []bool{false, true} {
+			var opts []Option
+			if observed {
+				opts = append(opts, WithObserver(hookObserver{}))
+			}
+			r := New(opts...)
+			seen := map[string]Invocation{}
+			var mu sync.Mutex
+			see := func(ctx context.Context) {
+				inv, ok := InvocationFrom(ctx)
+				assert.True(t, ok)
+				mu.Lock()
+				seen[inv.Action] = inv
+				mu.Unlock()
+			}
+			mustRegister(t, r, "A", func(ctx context.Context, p any) (any, error) {
+				see(ctx)
+				for _, name := range []string{"B", "C", "B"} { // siblings from one stage ctx
+					if _, err := r.Call(ctx, name, p); err != nil {
+						return nil, err
+					}
+				}
+				return nil, nil
+			})
+			for _, name := range []string{"B", "C"} {
+				mustRegister(t, r, name, func(ctx context.Context, _ any) (any, error) {
+					see(ctx)
+					return nil, nil
+				})
+			}
+			_, err := r.Call(ctx, "A", "p")
+			require.NoError(t, err)
+			assert.Equal(t, 1, seen["A"].Depth)
+			for _, name := range []string{"B", "C"} {
+				assert.Equal(t, name, seen[name].Action)
+				assert.Equal(t, 2, seen[name].Depth, name)
+			}
+			if observed {
+				assert.NotZero(t, seen["A"].ID)
+				assert.Equal(t, seen["A"].ID, seen["B"].ParentID)
+				assert.Equal(t, "p", seen["B"].Payload)
+				assert.False(t, seen["B"].Start.IsZero())
+			} else {
+				assert.Zero(t, seen["A"].ID, "without an observer there are no IDs")
+			}
+		}
+		_, ok := InvocationFrom(context.Background())
+		assert.False(t, ok, "a context from no invocation")
+	})
+
 	t.Run("Concurrency: WithMaxDepth above MaxDepthLimit panics", func(t *testing.T) {
 		setupPanicMessage(t, "WithMaxDepth(MaxDepthLimit+1)", func() { WithMaxDepth(MaxDepthLimit + 1) })
 	})

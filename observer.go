@@ -2,7 +2,6 @@ package actions
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"time"
 )
@@ -48,7 +47,7 @@ type observerList struct {
 
 func (l *observerList) InvocationBegin(ctx context.Context, inv Invocation) context.Context {
 	for _, o := range l.list {
-		l.reg.observe(nil, inv.Action, func() {
+		l.reg.observe(ctx, nil, inv.Action, func() {
 			if c := o.InvocationBegin(ctx, inv); c != nil {
 				ctx = c
 			}
@@ -59,14 +58,14 @@ func (l *observerList) InvocationBegin(ctx context.Context, inv Invocation) cont
 
 func (l *observerList) InvocationEnd(ctx context.Context, inv Invocation, out Outcome) {
 	for _, o := range slices.Backward(l.list) {
-		l.reg.observe(nil, inv.Action, func() { o.InvocationEnd(ctx, inv, out) })
+		l.reg.observe(ctx, nil, inv.Action, func() { o.InvocationEnd(ctx, inv, out) })
 	}
 }
 
 func (l *observerList) InFlightBegin(ctx context.Context, inv Invocation) {
 	for _, o := range l.list {
 		if f, ok := o.(InFlightObserver); ok {
-			l.reg.observe(nil, inv.Action, func() { f.InFlightBegin(ctx, inv) })
+			l.reg.observe(ctx, nil, inv.Action, func() { f.InFlightBegin(ctx, inv) })
 		}
 	}
 }
@@ -74,19 +73,19 @@ func (l *observerList) InFlightBegin(ctx context.Context, inv Invocation) {
 func (l *observerList) InFlightEnd(ctx context.Context, inv Invocation) {
 	for _, o := range slices.Backward(l.list) {
 		if f, ok := o.(InFlightObserver); ok {
-			l.reg.observe(nil, inv.Action, func() { f.InFlightEnd(ctx, inv) })
+			l.reg.observe(ctx, nil, inv.Action, func() { f.InFlightEnd(ctx, inv) })
 		}
 	}
 }
 
 // observe runs one observer method, guarded: a panic is delivered to the
-// error handler, so that the invocation and the other observers go on. f,
-// when there is one, is the invocation's frame, whose stage a Goexit reports.
-// A Goexit is not reported here: guarded returns only when the goroutine
-// goes on.
-func (r *Registry) observe(f *frame, action string, fn func()) {
+// error handler with ctx, the invocation's, so that the invocation and the
+// other observers go on. f, when there is one, is the invocation's frame,
+// whose stage a Goexit reports. A Goexit is not reported here: guarded
+// returns only when the goroutine goes on.
+func (r *Registry) observe(ctx context.Context, f *frame, action string, fn func()) {
 	if err := guarded(f, fn); err != nil {
-		r.handleError(fail(action, StageObserver, "", err))
+		r.handleError(ctx, fail(action, StageObserver, "", err))
 	}
 }
 
@@ -111,9 +110,9 @@ func (f *frame) begin(payload any) {
 	if p := f.parent; p != nil && p.reg == f.reg && p.depth == f.depth-1 {
 		o.info.ParentID = p.obs.info.ID
 	}
-	f.reg.observe(f, f.name, func() {
+	f.reg.observe(f.ctx, f, f.name, func() {
 		if c := o.obs.InvocationBegin(f.ctx, o.info); c != nil && c != context.Context(f.ctx) {
-			f.ctx = newNest(c, f.reg, f.depth, f)
+			f.ctx = newNest(c, f.reg, f.name, f.depth, f)
 		}
 	})
 }
@@ -124,18 +123,18 @@ func (f *frame) observeEnd() {
 		return
 	}
 	out := Outcome{Result: f.res, Err: f.err, Aborted: isAbort(f.err), Shared: f.shared, Duration: time.Since(o.info.Start)}
-	f.reg.observe(f, f.name, func() { o.obs.InvocationEnd(f.ctx, o.info, out) })
+	f.reg.observe(f.ctx, f, f.name, func() { o.obs.InvocationEnd(f.ctx, o.info, out) })
 }
 
 func (f *frame) inFlightBegin() {
 	if ifo, ok := f.obs.obs.(InFlightObserver); ok {
-		f.reg.observe(f, f.name, func() { ifo.InFlightBegin(f.ctx, f.obs.info) })
+		f.reg.observe(f.ctx, f, f.name, func() { ifo.InFlightBegin(f.ctx, f.obs.info) })
 	}
 }
 
 func (f *frame) inFlightEnd() {
 	if ifo, ok := f.obs.obs.(InFlightObserver); ok {
-		f.reg.observe(f, f.name, func() { ifo.InFlightEnd(f.ctx, f.obs.info) })
+		f.reg.observe(f.ctx, f, f.name, func() { ifo.InFlightEnd(f.ctx, f.obs.info) })
 	}
 }
 
@@ -168,57 +167,4 @@ type Outcome struct {
 	Shared bool
 	// Duration is the time from begin to end.
 	Duration time.Duration
-}
-
-// SlogObserver returns an [Observer] that logs each invocation's end to
-// logger (slog.Default() when nil): "action done" at Debug when it succeeded,
-// "action aborted" at Info when a before-listener aborted it, "action failed"
-// at Warn when a stage failed ([ErrFailed]), "action rejected" at Info for
-// any other error (not found, closed, blocked, pending, cancelled, ...), with
-// the action, ids, depth, duration and error as attributes. Begins are
-// logged at Debug.
-func SlogObserver(logger *slog.Logger) Observer {
-	return slogObserver{logger}
-}
-
-type slogObserver struct{ l *slog.Logger }
-
-func (s slogObserver) logger() *slog.Logger {
-	if s.l != nil {
-		return s.l
-	}
-	return slog.Default()
-}
-
-func (s slogObserver) InvocationBegin(ctx context.Context, inv Invocation) context.Context {
-	s.logger().LogAttrs(ctx, slog.LevelDebug, "action begin", invAttrs(inv)...)
-	return ctx
-}
-
-func (s slogObserver) InvocationEnd(ctx context.Context, inv Invocation, out Outcome) {
-	level, msg := slog.LevelDebug, "action done"
-	switch {
-	case out.Aborted:
-		level, msg = slog.LevelInfo, "action aborted"
-	case kindOf(out.Err) == ErrFailed:
-		level, msg = slog.LevelWarn, "action failed"
-	case out.Err != nil:
-		level, msg = slog.LevelInfo, "action rejected"
-	}
-	attrs := append(invAttrs(inv), slog.Duration("duration", out.Duration))
-	if out.Shared {
-		attrs = append(attrs, slog.Bool("shared", true))
-	}
-	if out.Err != nil {
-		attrs = append(attrs, slog.String("err", errorString(out.Err)))
-	}
-	s.logger().LogAttrs(ctx, level, msg, attrs...)
-}
-
-func invAttrs(inv Invocation) []slog.Attr {
-	attrs := []slog.Attr{slog.String("action", inv.Action), slog.Uint64("id", inv.ID)}
-	if inv.ParentID != 0 {
-		attrs = append(attrs, slog.Uint64("parent", inv.ParentID))
-	}
-	return append(attrs, slog.Int("depth", inv.Depth))
 }

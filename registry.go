@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"context"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -53,7 +54,6 @@ type Registry struct {
 	drained     chan struct{}
 	wake        chan struct{}
 	drainClosed bool
-	top         atomic.Pointer[topNests] // the shared top-level nests, see frameless
 
 	ids    atomic.Uint64 // invocation IDs, handed out only when an observer is set
 	closed atomic.Bool   // set by Close
@@ -63,7 +63,7 @@ type Registry struct {
 }
 
 type config struct {
-	errorHandler func(error)
+	errorHandler func(context.Context, error)
 	observer     Observer   // set by New from observers
 	observers    []Observer // as given to WithObserver
 	maxDepth     int
@@ -91,13 +91,18 @@ func New(opts ...Option) *Registry {
 }
 
 // WithErrorHandler sets the function that receives errors no caller can
-// receive: the joined errors of failing after-listeners and the panics of
-// observers (see "Aborting and errors" in the package documentation). It is called from the
-// invocation's goroutine before the invocation's future completes, and must
-// be safe for concurrent use. A panic in it is recovered and logged.
+// receive: the failures of after-listeners (the result stood) and the panics
+// of observers (see "Aborting and errors" in the package documentation),
+// one call per invocation, several joined with [errors.Join]. ctx is the
+// invocation's: [InvocationFrom] gives its action, depth and, with an
+// observer, its ID and parent, and a trace-aware handler finds its span
+// there. It is called from the invocation's goroutine before the
+// invocation's future completes, and must be safe for concurrent use. A
+// panic in it is recovered and logged.
 //
-// The default logs each error with [slog.Default] at level Error.
-func WithErrorHandler(h func(error)) Option {
+// The default logs each error with [slog.Default] at level Error, one record
+// per error, with the invocation's and the error's details as attributes.
+func WithErrorHandler(h func(ctx context.Context, err error)) Option {
 	if h == nil {
 		setupPanic("WithErrorHandler: nil handler")
 	}
@@ -144,22 +149,24 @@ func (r *Registry) maxDepth() int {
 	return DefaultMaxDepth
 }
 
-// handleError delivers err to the error handler, guarded: a panic in it is
-// logged; after a Goexit in it the rest of the settle still runs (see
-// frame.settle), and nothing is logged, since callHandler does not return.
-func (r *Registry) handleError(err error) {
-	if herr := r.callHandler(err); herr != nil {
-		slog.Default().Error("actions: error handler panicked", "panic", herr, "err", errorString(err))
+// handleError delivers err, an error of the invocation whose context is
+// ctx, to the error handler, guarded: a panic in it is logged; after a
+// Goexit in it the rest of the settle still runs (see frame.settle), and
+// nothing is logged, since callHandler does not return.
+func (r *Registry) handleError(ctx context.Context, err error) {
+	if herr := r.callHandler(ctx, err); herr != nil {
+		slog.Default().LogAttrs(ctx, slog.LevelError, "actions: error handler panicked",
+			slog.String("panic", errorString(herr)), slog.String("err", errorString(err)))
 	}
 }
 
-func (r *Registry) callHandler(err error) (herr error) {
+func (r *Registry) callHandler(ctx context.Context, err error) (herr error) {
 	var g guard
 	defer g.recover(&herr)
 	if h := r.cfg.errorHandler; h != nil {
-		h(err)
+		h(ctx, err)
 	} else {
-		slog.Default().Error(errorString(err))
+		logErrors(ctx, err)
 	}
 	g.returned = true
 	return nil
@@ -181,8 +188,9 @@ type entry struct {
 	dmu     sync.Mutex         // guards pending
 	pending map[string]*flight // de-duplication: in-flight invocation by key
 
-	weak weak.Pointer[entry] // to itself, what entries holds while held is false
-	held bool                // entries holds the entry itself; guarded by Registry.mu
+	top  atomic.Pointer[topNests] // the action's shared top-level nests, see frameless
+	weak weak.Pointer[entry]      // to itself, what entries holds while held is false
+	held bool                     // entries holds the entry itself; guarded by Registry.mu
 }
 
 // snapshot is immutable once published: writers build a new one.

@@ -179,7 +179,7 @@ func TestConcurrency(t *testing.T) {
 								exercise(method, ctx)
 							}
 						})),
-						WithErrorHandler(func(error) { exercise("error-handler", context.Background()) }),
+						WithErrorHandler(func(context.Context, error) { exercise("error-handler", context.Background()) }),
 					)
 					mustRegister(t, r, "Outer", func(ctx context.Context, p any) (any, error) {
 						exercise("body", ctx)
@@ -332,7 +332,7 @@ func TestConcurrency(t *testing.T) {
 		// blocked when the function returns; most futures here are never
 		// waited for.
 		synctest.Test(t, func(t *testing.T) {
-			r := New(WithErrorHandler(func(error) {}), WithObserver(&spyObserver{}))
+			r := New(WithErrorHandler(func(context.Context, error) {}), WithObserver(&spyObserver{}))
 			errBoom := errors.New("boom")
 			mustRegister(t, r, "Ok", func(_ context.Context, p any) (any, error) { return p, nil })
 			mustRegister(t, r, "Fail", func(context.Context, any) (any, error) { return nil, errBoom })
@@ -448,7 +448,7 @@ func TestInFlight(t *testing.T) {
 			}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				r := New(WithErrorHandler(func(error) {}))
+				r := New(WithErrorHandler(func(context.Context, error) {}))
 				mustRegister(t, r, "Act", func(context.Context, any) (any, error) { return nil, nil })
 				tc.opt(r)
 				for range 50 {

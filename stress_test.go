@@ -180,7 +180,7 @@ func (r *stressRound) InvocationEnd(_ context.Context, inv Invocation, out Outco
 	p.mu.Unlock()
 }
 
-func (r *stressRound) handleError(err error) {
+func (r *stressRound) handleError(_ context.Context, err error) {
 	var ae stressAfterError
 	var pe *PanicError
 	switch {

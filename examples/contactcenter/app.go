@@ -35,7 +35,7 @@ func newApp(out io.Writer) (*app, error) {
 		actions.WithObserver(traceObserver{t}),
 		// After-listener errors do not change an invocation's outcome; show
 		// them in the trace instead of the default log.
-		actions.WithErrorHandler(func(err error) { t.line(0, "! %v", err) }),
+		actions.WithErrorHandler(func(_ context.Context, err error) { t.line(0, "! %v", err) }),
 	)
 	a := &app{
 		reg:          reg,

@@ -178,7 +178,7 @@ func TestCompleteTask_MyAction(t *testing.T) {
 		_, trace, err := complete(t, down)
 		require.NoError(t, err, "CompleteTask stands")
 		assert.Contains(t, trace.String(),
-			`! actions: CompleteTask: action failed in after phase by listener "crm-sync": MyAction: action failed in body: crm: 503 Service Unavailable`)
+			`! actions: CompleteTask: after-listener "crm-sync" failed: MyAction: action failed in body: crm: 503 Service Unavailable`)
 	})
 }
 

@@ -43,7 +43,13 @@ func run(w io.Writer) error {
 	reg := actions.New(
 		actions.WithObserver(actions.SlogObserver(logger)),
 		actions.WithObserver(m),
-		actions.WithErrorHandler(func(err error) { logger.Error("after-listener failed", "err", err) }),
+		// The handler gets the invocation's ctx: its action and id come
+		// with it, and ErrorAttrs gives the error's details.
+		actions.WithErrorHandler(func(ctx context.Context, err error) {
+			inv, _ := actions.InvocationFrom(ctx)
+			attrs := append([]slog.Attr{slog.String("action", inv.Action), slog.Uint64("id", inv.ID)}, actions.ErrorAttrs(err)...)
+			logger.LogAttrs(ctx, slog.LevelError, "after-listener failed", attrs...)
+		}),
 	)
 	if err := register(reg); err != nil {
 		return err

@@ -20,27 +20,6 @@ func TestRun(t *testing.T) {
 	assert.Equal(t, wantOutput, buf.String())
 }
 
-// outcome sorts an Outcome into the observer's metrics (the actions package
-// docs, Observability).
-func TestOutcome(t *testing.T) {
-	tests := []struct {
-		name string
-		out  actions.Outcome
-		want string
-	}{
-		{name: "ok", out: actions.Outcome{Result: 1}, want: "ok"},
-		{name: "aborted", out: actions.Outcome{Err: &actions.Error{Kind: actions.ErrAborted}, Aborted: true}, want: "aborted"},
-		{name: "failed", out: actions.Outcome{Err: &actions.Error{Kind: actions.ErrFailed, Stage: actions.StageBody}}, want: "failed"},
-		{name: "not_found", out: actions.Outcome{Err: &actions.Error{Kind: actions.ErrActionNotFound}}, want: "rejected"},
-		{name: "ctx_done", out: actions.Outcome{Err: &actions.Error{Err: context.Canceled}}, want: "rejected"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, outcome(tt.out))
-		})
-	}
-}
-
 // recordingObserver records its calls and tags the context it returns.
 type recordingObserver struct {
 	tag   string
@@ -151,34 +130,34 @@ func TestMetrics_inFlight(t *testing.T) {
 }
 
 const wantOutput = `level=DEBUG msg="action begin" action=Greet id=1 depth=1
-level=DEBUG msg="action done" action=Greet id=1 depth=1
+level=DEBUG msg="action done" action=Greet id=1 depth=1 status=ok
 => Greet("Ada") = "hello, Ada"
 
 level=DEBUG msg="action begin" action=Greet id=2 depth=1
-level=INFO msg="action aborted" action=Greet id=2 depth=1 err="actions: Greet: action aborted in before phase by listener \"require-name\": no name"
+level=INFO msg="action aborted" action=Greet id=2 depth=1 status=aborted stage="before phase" listener=require-name reason="no name" err="actions: Greet: action aborted in before phase by listener \"require-name\": no name"
 => Greet(""): actions: Greet: action aborted in before phase by listener "require-name": no name
 
 level=DEBUG msg="action begin" action=ChargeCard id=3 depth=1
-level=WARN msg="action failed" action=ChargeCard id=3 depth=1 err="actions: ChargeCard: action failed in body: card declined"
+level=WARN msg="action failed" action=ChargeCard id=3 depth=1 status=failed stage=body err="actions: ChargeCard: action failed in body: card declined"
 => ChargeCard(12): actions: ChargeCard: action failed in body: card declined
 
 level=DEBUG msg="action begin" action=TransferTask id=4 depth=1
 level=DEBUG msg="action begin" action=NotifySupervisor id=5 parent=4 depth=2
-level=DEBUG msg="action done" action=NotifySupervisor id=5 parent=4 depth=2
-level=ERROR msg="after-listener failed" err="actions: TransferTask: action failed in after phase by listener \"audit\": audit log unavailable"
-level=DEBUG msg="action done" action=TransferTask id=4 depth=1
+level=DEBUG msg="action done" action=NotifySupervisor id=5 parent=4 depth=2 status=ok
+level=ERROR msg="after-listener failed" action=TransferTask id=4 status=failed stage="after phase" listener=audit err="actions: TransferTask: after-listener \"audit\" failed: audit log unavailable"
+level=DEBUG msg="action done" action=TransferTask id=4 depth=1 status=ok
 => TransferTask("WT001") = "WT001 transferred"
 
 level=DEBUG msg="action begin" action=Hangup id=6 depth=1
-level=INFO msg="action rejected" action=Hangup id=6 depth=1 err="actions: Hangup: action not found"
+level=INFO msg="action rejected" action=Hangup id=6 depth=1 status=rejected err="actions: Hangup: action not found"
 => Hangup(<nil>): actions: Hangup: action not found
 
 level=DEBUG msg="action begin" action=Greet id=7 depth=1
-level=INFO msg="action rejected" action=Greet id=7 depth=1 err="actions: Greet: action blocked"
+level=INFO msg="action rejected" action=Greet id=7 depth=1 status=rejected err="actions: Greet: action blocked"
 => Greet("Mallory"): actions: Greet: action blocked
 
 level=DEBUG msg="action begin" action=Greet id=8 depth=1
-level=INFO msg="action rejected" action=Greet id=8 depth=1 err="actions: Greet: wrong payload type: payload is float64, want string"
+level=INFO msg="action rejected" action=Greet id=8 depth=1 status=rejected err="actions: Greet: wrong payload type: payload is float64, want string"
 => Greet(3.14): actions: Greet: wrong payload type: payload is float64, want string
 
 metrics:

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -25,20 +24,6 @@ type metrics struct {
 
 func newMetrics() *metrics { return &metrics{counts: make(map[[2]string]int)} }
 
-// outcome classifies an invocation's end.
-func outcome(out actions.Outcome) string {
-	switch {
-	case out.Err == nil:
-		return "ok"
-	case out.Aborted:
-		return "aborted"
-	case errors.Is(out.Err, actions.ErrFailed):
-		return "failed"
-	default: // not found, closed, blocked, pending, wrong payload type, ctx done
-		return "rejected"
-	}
-}
-
 func (m *metrics) InvocationBegin(ctx context.Context, _ actions.Invocation) context.Context {
 	return ctx
 }
@@ -46,7 +31,7 @@ func (m *metrics) InvocationBegin(ctx context.Context, _ actions.Invocation) con
 func (m *metrics) InvocationEnd(_ context.Context, inv actions.Invocation, out actions.Outcome) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.counts[[2]string{inv.Action, outcome(out)}]++
+	m.counts[[2]string{inv.Action, out.Status().String()}]++
 }
 
 // InFlightBegin and InFlightEnd make metrics an [actions.InFlightObserver].
