@@ -82,6 +82,12 @@
 // effective order. [Once] listeners run at most once, claimed atomically.
 // [Registry.RemoveAllListeners] removes all the listeners of an event.
 //
+// Only the event's form is checked when a listener is added: the prefix
+// "before" or "after", exact and case-sensitive, and a non-empty action
+// name. The action need not exist then, so an event with a misspelt action
+// ("beforeCreateOrdr") is accepted and its listener never runs;
+// [Registry.Check] finds it (see "Introspection").
+//
 // Each phase runs a snapshot: the listeners registered when the phase starts.
 // Adding or removing a listener while a phase runs affects later phases and
 // invocations only; a listener whose removal has returned runs in no phase
@@ -230,6 +236,18 @@
 // [WithObserver] options; they unwind in reverse order, like deferred calls.
 // Without an observer, observation costs nothing.
 //
+// # Introspection
+//
+// Listeners, replacements and blocks may be added before their action is
+// registered (plugins load in any order), so nothing refuses one whose action
+// never comes. [Registry.Check] reports those the registry holds under names
+// with no registered action, each as an [*OrphanError] that suggests the
+// nearest registered name; a service calls it once its plugins are loaded and
+// fails its startup on an error. [Registry.Actions] describes every name that
+// has something on it: whether it is registered and how, its listeners in
+// order, its replacements, blocks and invocations in flight. Both read the
+// snapshots without a lock, one name after another.
+//
 // # Differences from Flex
 //
 //   - Registering a name twice fails with [ErrAlreadyRegistered]; Flex overwrites
@@ -237,7 +255,8 @@
 //   - original, in a replacement, is the layer below. Flex 2.x passes the base body
 //     as original (and the layer below as a third argument), so calling original
 //     there silently skips other plugins' replacements.
-//   - Event names are parsed strictly; Flex accepts any string.
+//   - Event names are parsed strictly; Flex accepts any string. The action an
+//     event names may be registered later; [Registry.Check] finds those never registered.
 //   - A failing before-listener stops the invocation with an error; Flex logs it and
 //     carries on. After-listener errors reach an error handler instead of the console.
 //   - Listeners are removed by the handle their registration returned, not by

@@ -1147,3 +1147,58 @@ func ExampleDeduplicateBy() {
 	// actions: AcceptTask: action pending
 	// accepted WT1 <nil>
 }
+
+// Actions lists every name that has something on it, registered or not:
+// here a before-listener whose action a plugin has not registered yet.
+func ExampleRegistry_Actions() {
+	reg := actions.New()
+	noop := func(context.Context, any) error { return nil }
+	must(reg.RegisterAction("AcceptTask", echo("accepted"),
+		actions.Deduplicate(func(task any) string { return fmt.Sprint(task) }, actions.SharePending)))
+	reg.AddListener("beforeAcceptTask", noop, actions.Named("confirm"), actions.Priority(10))
+	reg.AddListener("afterAcceptTask", noop, actions.Named("notify"), actions.Once())
+	reg.ReplaceAction("AcceptTask", func(ctx context.Context, task any, original actions.Body) (any, error) {
+		return original(ctx, task)
+	})
+	reg.AddListener("beforeWrapupTask", noop, actions.Named("survey"))
+	reg.BlockAction("StartOutboundCall", nil)
+	for _, a := range reg.Actions() {
+		fmt.Printf("%+v\n", a)
+	}
+	// Output:
+	// {Name:AcceptTask Registered:true Deduplicates:true SharePending:true Concurrent:false Before:[{Name:confirm Priority:10 Once:false}] After:[{Name:notify Priority:0 Once:true}] Replacements:1 Blocks:0 InFlight:0}
+	// {Name:StartOutboundCall Registered:false Deduplicates:false SharePending:false Concurrent:false Before:[] After:[] Replacements:0 Blocks:1 InFlight:0}
+	// {Name:WrapupTask Registered:false Deduplicates:false SharePending:false Concurrent:false Before:[{Name:survey Priority:0 Once:false}] After:[] Replacements:0 Blocks:0 InFlight:0}
+}
+
+// A listener on a misspelt event is accepted, since its action may be
+// registered later, and never runs. Check, called once the plugins are
+// loaded, finds it and names the action that was probably meant.
+func ExampleRegistry_Check() {
+	reg := actions.New()
+	validate := func(context.Context, any) error { return nil }
+	must(reg.RegisterAction("CreateOrder", echo("created")))
+	reg.AddListener("beforeCreateOrdr", validate, actions.Named("validate"))
+	reg.BlockAction("RefundOrder", nil)
+	if err := reg.Check(); err != nil {
+		fmt.Println(err)
+		fmt.Println(errors.Is(err, actions.ErrActionNotFound))
+	}
+	// Output:
+	// actions: beforeCreateOrdr: listener "validate" on no action CreateOrdr; did you mean CreateOrder?
+	// actions: RefundOrder: 1 block on no action RefundOrder
+	// true
+}
+
+// Each orphan is an *OrphanError, reached with errors.As.
+func ExampleOrphanError() {
+	reg := actions.New()
+	must(reg.RegisterAction("AcceptTask", echo("accepted")))
+	reg.AddListener("afteracceptTask", func(context.Context, any) error { return nil })
+	var orphan *actions.OrphanError
+	if errors.As(reg.Check(), &orphan) {
+		fmt.Printf("%+v\n", *orphan)
+	}
+	// Output:
+	// {Action:acceptTask What:a listener Event:afteracceptTask Suggestion:AcceptTask}
+}
