@@ -111,6 +111,15 @@
 // abort as its cause, and an abort wins over failures, which stay reachable
 // through the joined error.
 //
+// An invocation whose own context is done, and whose stage returned that
+// context's error or cause (or an error wrapping it), ended by cancellation,
+// wherever the deadline or the cancel landed: in a stage, or between two.
+// Its error has a nil Kind, matches the context's error with [errors.Is]
+// (context.DeadlineExceeded, say) and not [ErrFailed], still names the stage
+// and listener, and its [Status] is StatusCancelled. A stage that returns a
+// context error while the invocation's context is live (a timeout of its
+// own) has failed.
+//
 // A before-listener that returns another error, or panics, stops the
 // invocation in the same way, but as a failure: the error matches [ErrFailed],
 // not ErrAborted, and its Stage is [StageBefore]. So do errors and panics of
@@ -224,17 +233,29 @@
 //
 // An [Observer] ([WithObserver]) sees every invocation begin and end: the
 // action, an ID and the parent's, the depth, the duration, the result, the
-// error and whether it was aborted, including invocations rejected before
-// any stage ran. Its InvocationBegin may return a context for the stages, so
-// a tracing adapter can start a span there. The observer's methods receive the
-// invocation's context: an invocation they make with it (an audit action,
-// say) is nested in the one observed, and the depth limit stops an observer
-// that observes its own invocations. (An invocation made with the context of
-// one the depth limit rejected fails at once with [ErrDepthExceeded], unseen
-// by the observer, so that one invoking on every end cannot nest for ever.) [SlogObserver] logs with log/slog.
-// Several observers (logging, metrics, tracing) are given with several
-// [WithObserver] options; they unwind in reverse order, like deferred calls.
-// Without an observer, observation costs nothing.
+// error and its [Status] (ok, aborted, failed, rejected, cancelled),
+// including invocations rejected before any stage ran. Its InvocationBegin
+// may return a context for the stages, so a tracing adapter can start a span
+// there. The observer's methods receive the invocation's context: an
+// invocation they make with it (an audit action, say) is nested in the one
+// observed, and the depth limit stops an observer that observes its own
+// invocations. (An invocation made with the context of one the depth limit
+// rejected fails at once with [ErrDepthExceeded], unseen by the observer, so
+// that one invoking on every end cannot nest for ever.) Several observers
+// (logging, metrics, tracing) are given with several [WithObserver] options;
+// they unwind in reverse order, like deferred calls. Without an observer,
+// observation costs nothing.
+//
+// A stage, an observer method and the error handler find their invocation in
+// their context with [InvocationFrom]: its action and depth always, its ID,
+// parent ID and payload when the registry has an observer (IDs are handed out
+// only then, so that an unobserved invocation costs none). So a plugin logs
+// and correlates without writing an observer.
+//
+// [SlogObserver] logs every end with log/slog, with the invocation's context
+// (a trace-aware handler correlates it with its span), at the level of its
+// status, with the error's details as attributes ([ErrorAttrs]): stage,
+// listener, an abort's reason, a panic's value and stack.
 //
 // # Introspection
 //

@@ -155,9 +155,5 @@ func (r *Registry) Listeners(event string) []ListenerInfo {
 	if after {
 		list = s.after
 	}
-	out := make([]ListenerInfo, len(list))
-	for i, l := range list {
-		out[i] = ListenerInfo{Name: l.name, Priority: l.priority, Once: l.once}
-	}
-	return out
+	return listenerInfos(list)
 }
