@@ -125,9 +125,10 @@
 // not ErrAborted, and its Stage is [StageBefore]. So do errors and panics of
 // the payload update, the body and the replacements. After-listener errors do
 // not change the outcome: every after-listener runs, and their errors (joined
-// when there are several) go to the registry's error handler ([WithErrorHandler]; by default they are
-// logged with log/slog). An abort returned from an after-listener, where it is
-// too late to abort, is such an error.
+// when there are several) go to the registry's error handler, with the
+// invocation's context ([WithErrorHandler]; by default they are logged with
+// log/slog, one record per error). An abort returned from an after-listener,
+// where it is too late to abort, is such an error.
 //
 // Every error the library returns matches a sentinel with [errors.Is]
 // ([ErrActionNotFound], [ErrAlreadyRegistered], [ErrClosed], [ErrBlocked],

@@ -28,8 +28,8 @@ type loggedRecord struct {
 }
 
 func (h *recordingHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h *recordingHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h *recordingHandler) WithGroup(string) slog.Handler           { return h }
+func (h *recordingHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *recordingHandler) WithGroup(string) slog.Handler            { return h }
 
 func (h *recordingHandler) Handle(ctx context.Context, r slog.Record) error {
 	rec := loggedRecord{ctx: ctx, level: r.Level, msg: r.Message, attrs: map[string]string{}}
