@@ -15,7 +15,11 @@ const (
 	// does. A sharing invocation runs no stage of its own and is not counted
 	// by [Registry.InFlight]. If its own ctx is done before the outcome is
 	// there, it stops waiting and fails with [context.Cause] of ctx; the
-	// invocation it shared goes on.
+	// invocation it shared goes on. If the invocation it shares ends
+	// because that invocation's own ctx was done (a client that went away),
+	// its sharers do not inherit the cancellation: one of those still
+	// waiting runs the invocation in its place, and the others share that
+	// one. There is still at most one body per key at a time.
 	SharePending
 )
 
@@ -43,26 +47,72 @@ func dedupeBy(key func(payload any) (string, error), mode DedupMode) ActionOptio
 type flight struct {
 	done chan struct{}
 	key  string
-	// val and err are written once before done is closed, and read only after.
-	val any
-	err error
+	// val, err and abandoned are written once before done is closed, and
+	// read only after. abandoned: the leader ended because its own ctx was
+	// done, an outcome its sharers must not inherit.
+	val       any
+	err       error
+	abandoned bool
+	// next is the flight that took over from an abandoned one: its sharers
+	// share next, whoever leads it. Guarded by entry.dmu.
+	next *flight
 }
 
 // dedupe is step 4 (see "Blocking, de-duplication, in flight" in the package
-// documentation). It returns the flight to share, or nil when this
-// invocation goes on, as the leader of a new flight.
-func (f *frame) dedupe(act *action, payload any) (*flight, error) {
+// documentation). It reports whether the invocation ends here (shared or
+// rejected) with res and err; if not, the invocation goes on as the leader
+// of a new flight for its key.
+//
+// A sharer whose leader was abandoned tries to lead in its place: one of
+// them does, and the others share its flight.
+func (f *frame) dedupe(act *action, payload any) (ends bool, res any, err error) {
 	key, err := f.callKey(act.key, payload)
 	if err != nil {
 		if _, ok := err.(*PayloadTypeError); ok {
-			return nil, &Error{Action: f.name, Kind: ErrPayloadType, Stage: StageKey, Err: err}
+			return true, nil, &Error{Action: f.name, Kind: ErrPayloadType, Stage: StageKey, Err: err}
 		}
-		return nil, fail(f.name, StageKey, "", err)
+		return true, nil, fail(f.name, StageKey, "", err)
 	}
+	var abandoned *flight
+	for {
+		fl, err := f.claim(act, key, abandoned)
+		if err != nil {
+			return true, nil, err
+		}
+		if fl == nil {
+			return false, nil, nil // the leader
+		}
+		select {
+		case <-fl.done:
+			if !fl.abandoned {
+				f.shared = true
+				return true, fl.val, fl.err
+			}
+			abandoned = fl
+		case <-f.ctx.Done():
+			return true, nil, stopped(f.name, StageNone, context.Cause(f.ctx))
+		}
+	}
+}
+
+// claim makes the invocation the leader of key's flight, or returns the
+// flight in flight to share, or ErrPending. After an abandoned flight, the
+// flight to share is its successor: the first of its sharers to claim leads
+// it (or finds another invocation's flight for the key and makes that the
+// successor), so that every sharer shares one outcome, even one that is
+// already complete.
+func (f *frame) claim(act *action, key string, abandoned *flight) (*flight, error) {
 	e := f.ent
 	e.dmu.Lock()
 	defer e.dmu.Unlock()
-	if fl := e.pending[key]; fl != nil {
+	fl := e.pending[key]
+	if abandoned != nil {
+		if abandoned.next == nil {
+			abandoned.next = fl // nil: this invocation leads it, below
+		}
+		fl = abandoned.next
+	}
+	if fl != nil {
 		// An ancestor still in flight with the same key would wait for its
 		// descendant: reject, whatever the mode.
 		if act.share && !f.ledByAncestor(fl) {
@@ -75,6 +125,9 @@ func (f *frame) dedupe(act *action, payload any) (*flight, error) {
 	}
 	f.lead = &flight{done: make(chan struct{}), key: key}
 	e.pending[key] = f.lead
+	if abandoned != nil {
+		abandoned.next = f.lead
+	}
 	return nil, nil
 }
 
@@ -90,22 +143,6 @@ func (f *frame) ledByAncestor(fl *flight) bool {
 	return false
 }
 
-// share waits for the flight fl of another invocation with the same key and
-// returns its outcome, or stops waiting when this invocation's ctx is done.
-// err, when not nil, is dedupe's.
-func (f *frame) share(fl *flight, err error) (any, error) {
-	if err != nil {
-		return nil, err
-	}
-	f.shared = true
-	select {
-	case <-fl.done:
-		return fl.val, fl.err
-	case <-f.ctx.Done():
-		return nil, stopped(f.name, StageNone, context.Cause(f.ctx))
-	}
-}
-
 // finishFlight frees the key and hands the outcome to the sharers.
 func (f *frame) finishFlight(val any, err error) {
 	e := f.ent
@@ -113,6 +150,7 @@ func (f *frame) finishFlight(val any, err error) {
 	delete(e.pending, f.lead.key)
 	e.dmu.Unlock()
 	f.lead.val, f.lead.err = val, err
+	f.lead.abandoned = StatusOf(err) == StatusCancelled && f.ctx.done()
 	close(f.lead.done)
 }
 

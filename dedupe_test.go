@@ -16,6 +16,74 @@ import (
 func TestDeduplicate(t *testing.T) {
 	keyOf := func(p any) string { return fmt.Sprint(p) }
 
+	// One impatient client must not fail every concurrent retry of the same
+	// order: SharePending.
+	for _, ret := range []string{"ctx.Err()", "context.Cause(ctx)"} {
+		t.Run("Deduplication: sharers survive their leader's cancellation (returns "+ret+"); one takes over, one body per key at a time", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var bodies, active, most atomic.Int32
+				r := New()
+				mustRegister(t, r, "Charge", func(ctx context.Context, p any) (any, error) {
+					n := active.Add(1)
+					defer active.Add(-1)
+					for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+					}
+					if bodies.Add(1) == 1 { // the first leader waits for its client, who leaves
+						<-ctx.Done()
+						if ret == "ctx.Err()" {
+							return nil, ctx.Err()
+						}
+						return nil, context.Cause(ctx)
+					}
+					return "charged " + p.(string), nil
+				}, Deduplicate(keyOf, SharePending))
+				leaderCtx, leave := context.WithCancel(t.Context())
+				leader := r.InvokeAction(leaderCtx, "Charge", "order-1")
+				synctest.Wait()
+				const sharers = 8
+				futs := make([]*Future[any], sharers)
+				for i := range futs {
+					futs[i] = r.InvokeAction(t.Context(), "Charge", "order-1")
+				}
+				synctest.Wait() // every sharer waits on the leader's flight
+				require.Equal(t, int32(1), bodies.Load())
+				leave()
+				_, err := leader.Wait(t.Context())
+				assert.ErrorIs(t, err, context.Canceled, "the leader's own outcome is its cancellation")
+				for i, fut := range futs {
+					res, err := fut.Wait(t.Context())
+					require.NoError(t, err, "sharer %d", i)
+					assert.Equal(t, "charged order-1", res, "sharer %d", i)
+				}
+				assert.Equal(t, int32(2), bodies.Load(), "one sharer took over; the others shared its outcome")
+				assert.Equal(t, int32(1), most.Load(), "never two bodies with one key at once")
+			})
+		})
+	}
+
+	t.Run("Deduplication: a sharer inherits a failure of its leader that is not the leader's cancellation", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var bodies atomic.Int32
+			release := make(chan struct{})
+			r := New()
+			mustRegister(t, r, "Charge", func(ctx context.Context, _ any) (any, error) {
+				bodies.Add(1)
+				<-release
+				return nil, errors.New("card declined")
+			}, Deduplicate(keyOf, SharePending))
+			leader := r.InvokeAction(t.Context(), "Charge", "order-1")
+			synctest.Wait()
+			sharer := r.InvokeAction(t.Context(), "Charge", "order-1")
+			synctest.Wait()
+			close(release)
+			_, lerr := leader.Wait(t.Context())
+			_, serr := sharer.Wait(t.Context())
+			assert.ErrorIs(t, lerr, ErrFailed)
+			assert.Same(t, lerr, serr, "the sharer shares the leader's error")
+			assert.Equal(t, int32(1), bodies.Load())
+		})
+	})
+
 	for _, way := range invokeWays {
 		t.Run("Deduplication_reject_pending/"+way.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

@@ -155,7 +155,7 @@ func (f *frame) invokeObserved(payload any, e *entry) (any, error) {
 //	0, 1  find           invoke.go   done ctx, depth limit, the action
 //	2     admit          drain.go    closed registry, typed payload check
 //	3     checkBlocks    block.go
-//	4     dedupe, share  dedupe.go
+//	4     dedupe         dedupe.go
 //	5     update         payload.go
 //	6, 7  before         phase.go    (beginInFlight, frame.go, opens the window)
 //	8     body           replace.go
@@ -177,8 +177,8 @@ func (f *frame) run(payload any, e *entry, s *snapshot) (any, error) {
 		}
 	}
 	if act.key != nil { // step 4
-		if fl, err := f.dedupe(act, payload); err != nil || fl != nil {
-			return f.share(fl, err)
+		if ends, res, err := f.dedupe(act, payload); ends {
+			return res, err
 		}
 	}
 	if act.update != nil { // step 5
