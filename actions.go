@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"reflect"
 )
 
 // Body is the implementation of an action: it does the work on the payload
@@ -18,6 +19,8 @@ type action struct {
 	share      bool                              // share the in-flight outcome instead of failing with ErrPending
 	concurrent bool                              // listeners of a phase run concurrently
 	check      func(payload any) error           // payload type check of a typed action, nil for untyped
+	ptype      reflect.Type                      // a typed action's payload type, nil for untyped
+	rtype      reflect.Type                      // a typed action's result type, nil for untyped
 }
 
 // ActionOption configures an action at [Registry.RegisterAction].
@@ -56,13 +59,20 @@ func (r *Registry) RegisterAction(name string, body Body, opts ...ActionOption) 
 	for _, o := range opts {
 		o(a)
 	}
+	var bad string
 	ok := r.write(name, func(s *snapshot) bool {
 		if s.act != nil {
+			return false
+		}
+		if bad = misfit(a, s); bad != "" {
 			return false
 		}
 		s.act = a
 		return true
 	})
+	if bad != "" {
+		setupPanic("RegisterAction(%q): %s", name, bad)
+	}
 	if !ok {
 		return nil, &Error{Action: name, Kind: ErrAlreadyRegistered}
 	}

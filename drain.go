@@ -1,6 +1,9 @@
 package actions
 
-import "context"
+import (
+	"context"
+	"reflect"
+)
 
 // Admission and drain: an invocation is admitted (counted as running) at
 // step 2 of the lifecycle unless the registry is closed, and released when it
@@ -115,14 +118,14 @@ func (r *Registry) eachEntry(fn func(*entry)) {
 // spawn starts an InvokeAction's goroutine. Whether the registry was closed
 // is decided here, when InvokeAction is called, so that Close waits for (and
 // lets run) every invocation whose InvokeAction returned before Close began.
-func (r *Registry) spawn(ctx context.Context, name string, e *entry, payload any) *outcome {
+func (r *Registry) spawn(ctx context.Context, name string, e *entry, payload any, want reflect.Type) *outcome {
 	o := newOutcome(name)
 	r.spawned.Add(1)
 	if r.closed.Load() {
 		o.closedAtCall = true
 		r.unspawn()
 	}
-	go r.invoke(ctx, name, e, payload, o)
+	go r.invoke(ctx, name, e, payload, o, want)
 	return o
 }
 
@@ -169,6 +172,9 @@ func (f *frame) admit(e *entry, s *snapshot, act *action, payload any) error {
 	f.admitted = true
 	if typeErr != nil {
 		return &Error{Action: f.name, Kind: ErrPayloadType, Err: typeErr}
+	}
+	if f.want != nil {
+		return resultMisfit(f.name, act, f.want)
 	}
 	return nil
 }

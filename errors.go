@@ -35,8 +35,8 @@ var (
 	// limit (see [WithMaxDepth]); usually an action that re-invokes itself.
 	ErrDepthExceeded = errors.New("actions: invocation depth limit exceeded")
 	// ErrPayloadType: a typed action (see [Typed]) received a payload of
-	// another type, or returned a result of another type than a typed handle
-	// asked for.
+	// another type, or returns results of another type than a typed handle
+	// asked for (the message then says "wrong result type").
 	ErrPayloadType = errors.New("actions: wrong payload type")
 	// ErrPanicked: user code panicked. Matched by [*PanicError].
 	ErrPanicked = errors.New("actions: panic in user code")
@@ -134,7 +134,9 @@ func (e *Error) writeHead(b *strings.Builder) {
 		b.WriteString(" failed")
 		return
 	}
-	switch {
+	switch pt, _ := e.Err.(*PayloadTypeError); {
+	case e.Kind == ErrPayloadType && pt != nil && pt.Result:
+		b.WriteString("wrong result type")
 	case e.Kind != nil:
 		b.WriteString(strings.TrimPrefix(e.Kind.Error(), "actions: "))
 	case e.Err != nil:

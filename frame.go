@@ -2,6 +2,7 @@ package actions
 
 import (
 	"errors"
+	"reflect"
 	"unsafe"
 )
 
@@ -15,7 +16,8 @@ type frame struct {
 	name   string
 	parent *frame // the innermost ancestor with a frame on the heap, if any
 	depth  int
-	out    *outcome // the future, for InvokeAction; nil for Call
+	out    *outcome     // the future, for InvokeAction; nil for Call
+	want   reflect.Type // a typed handle's result type, nil for the untyped API
 	ent    *entry
 
 	// Bookkeeping, set as the lifecycle goes on and settled by settle.

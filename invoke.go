@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"fmt"
+	"reflect"
 )
 
 // InvokeAction starts an invocation of the action name with payload and
@@ -18,7 +19,7 @@ func (r *Registry) InvokeAction(ctx context.Context, name string, payload any) *
 	if ctx == nil {
 		setupPanic("InvokeAction(%q): nil context", name)
 	}
-	return &Future[any]{o: r.spawn(ctx, name, nil, payload)}
+	return &Future[any]{o: r.spawn(ctx, name, nil, payload, nil)}
 }
 
 // Call invokes the action name with payload and waits for it: the same
@@ -36,7 +37,7 @@ func (r *Registry) Call(ctx context.Context, name string, payload any) (any, err
 	if ctx == nil {
 		setupPanic("Call(%q): nil context", name)
 	}
-	return r.invoke(ctx, name, nil, payload, nil)
+	return r.invoke(ctx, name, nil, payload, nil, nil)
 }
 
 // invoke runs one invocation and completes out (when not nil, for
@@ -47,8 +48,9 @@ func (r *Registry) Call(ctx context.Context, name string, payload any) (any, err
 // then does it cost an allocation.
 //
 // e is name's entry when the caller has it (a typed handle keeps it), else
-// nil and invoke looks it up.
-func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload any, out *outcome) (any, error) {
+// nil and invoke looks it up. want is a typed handle's result type, nil for
+// the untyped API.
+func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload any, out *outcome, want reflect.Type) (any, error) {
 	parent := parentNest(ctx)
 	if parent != nil && parent.depth > r.maxDepth() {
 		return r.beyondLimit(name, parent.depth+1, out)
@@ -56,17 +58,19 @@ func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload an
 	if obs := r.cfg.observer; obs != nil {
 		o := &observedFrame{observation: observation{obs: obs}}
 		r.initHeapFrame(&o.frame, ctx, name, parent, out)
-		o.frame.obs = &o.observation
+		o.frame.obs, o.frame.want = &o.observation, want
 		return o.frame.invokeObserved(payload, e)
 	}
 	e, s := r.lookupSnap(name, e)
 	if s != nil && s.act != nil && s.act.key != nil {
-		return r.heapFrame(ctx, name, parent, out).invoke(payload, e, s)
+		f := r.heapFrame(ctx, name, parent, out)
+		f.want = want
+		return f.invoke(payload, e, s)
 	}
 	// The frame stays on this stack: nothing but this call can reach it. It
 	// is set field by field: a composite literal is built aside and copied.
 	var f frame
-	f.reg, f.name, f.depth, f.out, f.spawned = r, name, 1, out, out != nil && !out.closedAtCall
+	f.reg, f.name, f.depth, f.out, f.spawned, f.want = r, name, 1, out, out != nil && !out.closedAtCall, want
 	if parent != nil {
 		f.depth, f.parent = parent.depth+1, parent.frame
 	}

@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"sync/atomic"
 )
@@ -16,6 +17,7 @@ type Listener func(ctx context.Context, payload any) error
 // listener is one registration of a Listener.
 type listener struct {
 	fn       Listener
+	ptype    reflect.Type // the payload type of a typed listener, nil for untyped
 	name     string
 	priority int
 	once     bool
@@ -81,22 +83,33 @@ func mustParseEvent(method, event string) (after bool, action string) {
 //
 // A malformed event or a nil fn panics: those are programmer errors.
 func (r *Registry) AddListener(event string, fn Listener, opts ...ListenerOption) (remove func() bool) {
-	after, name := mustParseEvent("AddListener", event)
+	return r.addListener("AddListener", event, fn, nil, opts)
+}
+
+// addListener adds fn, which takes payloads of type ptype (nil: any), as
+// method on behalf of the caller.
+func (r *Registry) addListener(method, event string, fn Listener, ptype reflect.Type, opts []ListenerOption) (remove func() bool) {
+	after, name := mustParseEvent(method, event)
 	if fn == nil {
-		setupPanic("AddListener(%q): nil listener", event)
+		setupPanic("%s(%q): nil listener", method, event)
 	}
-	l := &listener{fn: fn}
+	l := &listener{fn: fn, ptype: ptype}
 	for _, o := range opts {
 		o(l)
 	}
+	var bad string
 	r.write(name, func(s *snapshot) bool {
 		list := &s.before
 		if after {
 			list = &s.after
 		}
 		*list = insertByPriority(*list, l)
-		return true
+		bad = misfit(s.act, s)
+		return bad == ""
 	})
+	if bad != "" {
+		setupPanic("%s(%q): %s", method, event, bad)
+	}
 	return func() bool { return r.removeListener(name, after, l) }
 }
 

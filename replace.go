@@ -1,6 +1,9 @@
 package actions
 
-import "context"
+import (
+	"context"
+	"reflect"
+)
 
 // Replacement takes the place of an action's body. It receives the payload
 // and original, the implementation it replaced: the replacement pushed before
@@ -13,7 +16,8 @@ type Replacement func(ctx context.Context, payload any, original Body) (any, err
 
 // replacement is one layer of an action's replacement stack.
 type replacement struct {
-	fn Replacement
+	fn           Replacement
+	ptype, rtype reflect.Type // a typed replacement's payload and result types, nil for untyped
 }
 
 // ReplaceAction pushes fn on the replacement stack of the action name: the
@@ -25,17 +29,26 @@ type replacement struct {
 //
 // An empty name or a nil fn panics: those are programmer errors.
 func (r *Registry) ReplaceAction(name string, fn Replacement) (remove func() bool) {
+	return r.replace("ReplaceAction", name, &replacement{fn: fn})
+}
+
+// replace pushes layer as method on behalf of the caller.
+func (r *Registry) replace(method, name string, layer *replacement) (remove func() bool) {
 	if name == "" {
-		setupPanic("ReplaceAction: empty action name")
+		setupPanic("%s: empty action name", method)
 	}
-	if fn == nil {
-		setupPanic("ReplaceAction(%q): nil replacement", name)
+	if layer.fn == nil {
+		setupPanic("%s(%q): nil replacement", method, name)
 	}
-	layer := &replacement{fn: fn}
+	var bad string
 	r.write(name, func(s *snapshot) bool {
 		s.replacements = append(s.replacements[:len(s.replacements):len(s.replacements)], layer)
-		return true
+		bad = misfit(s.act, s)
+		return bad == ""
 	})
+	if bad != "" {
+		setupPanic("%s(%q): %s", method, name, bad)
+	}
 	return func() bool {
 		return r.write(name, func(s *snapshot) bool {
 			var ok bool

@@ -1,6 +1,9 @@
 package actions
 
-import "context"
+import (
+	"context"
+	"reflect"
+)
 
 // Action is a typed handle on the action of its name: P is its payload's type
 // and R its result's. It is a small value, free to copy and compare, and holds
@@ -12,6 +15,16 @@ import "context"
 // the untyped API fails the invocation with [ErrPayloadType] (a nil interface
 // is accepted as the zero value of a pointer, map, slice, func, channel or
 // interface P); it never panics.
+//
+// A handle's types must fit the action's when the action was registered
+// through a handle: the same types, or interfaces they implement. A
+// mismatch is a programmer error, reported where it is made: Before, After
+// or Replace on a typed action of other types panics, naming both types, and
+// so does Register over listeners or replacements already added through a
+// handle of other types (plugins load in any order); Call and Invoke on a
+// handle whose R cannot hold the action's results fail with ErrPayloadType
+// ("wrong result type") before any stage runs, never after the body's side
+// effects.
 type Action[P, R any] struct {
 	reg  *Registry
 	name string
@@ -47,7 +60,9 @@ func (a Action[P, R]) Register(body func(ctx context.Context, payload P) (R, err
 		_, err := as[P](payload, false)
 		return err
 	}
-	opts = append(opts[:len(opts):len(opts)], func(x *action) { x.check = check })
+	opts = append(opts[:len(opts):len(opts)], func(x *action) {
+		x.check, x.ptype, x.rtype = check, reflect.TypeFor[P](), reflect.TypeFor[R]()
+	})
 	return a.reg.RegisterAction(a.name, untypedBody(body), opts...)
 }
 
@@ -58,7 +73,7 @@ func (a Action[P, R]) Invoke(ctx context.Context, payload P) *Future[R] {
 	if ctx == nil {
 		setupPanic("InvokeAction(%q): nil context", a.name)
 	}
-	return &Future[R]{o: a.reg.spawn(ctx, a.name, a.ent, payload)}
+	return &Future[R]{o: a.reg.spawn(ctx, a.name, a.ent, payload, reflect.TypeFor[R]())}
 }
 
 // Call invokes the action and waits for it, as [Registry.Call] does.
@@ -66,7 +81,7 @@ func (a Action[P, R]) Call(ctx context.Context, payload P) (R, error) {
 	if ctx == nil {
 		setupPanic("Call(%q): nil context", a.name)
 	}
-	v, err := a.reg.invoke(ctx, a.name, a.ent, payload, nil)
+	v, err := a.reg.invoke(ctx, a.name, a.ent, payload, nil, reflect.TypeFor[R]())
 	if err != nil {
 		var zero R
 		return zero, err
@@ -77,13 +92,13 @@ func (a Action[P, R]) Call(ctx context.Context, payload P) (R, error) {
 // Before adds a before-listener, as [Registry.AddListener] does with
 // "before"+name.
 func (a Action[P, R]) Before(fn func(ctx context.Context, payload P) error, opts ...ListenerOption) (remove func() bool) {
-	return a.reg.AddListener("before"+a.name, typedListener(fn), opts...)
+	return a.reg.addListener("Before", "before"+a.name, typedListener(fn), reflect.TypeFor[P](), opts)
 }
 
 // After adds an after-listener, as [Registry.AddListener] does with
 // "after"+name.
 func (a Action[P, R]) After(fn func(ctx context.Context, payload P) error, opts ...ListenerOption) (remove func() bool) {
-	return a.reg.AddListener("after"+a.name, typedListener(fn), opts...)
+	return a.reg.addListener("After", "after"+a.name, typedListener(fn), reflect.TypeFor[P](), opts)
 }
 
 // Replace pushes a replacement, as [Registry.ReplaceAction] does. original
@@ -93,7 +108,7 @@ func (a Action[P, R]) Replace(fn func(ctx context.Context, payload P, original f
 		setupPanic("Replace(%q): nil replacement", a.name)
 	}
 	name := a.name
-	return a.reg.ReplaceAction(name, func(ctx context.Context, payload any, original Body) (any, error) {
+	layer := func(ctx context.Context, payload any, original Body) (any, error) {
 		p, err := as[P](payload, false)
 		if err != nil {
 			return nil, err
@@ -106,7 +121,8 @@ func (a Action[P, R]) Replace(fn func(ctx context.Context, payload P, original f
 			}
 			return typedResult[R](name, v)
 		})
-	})
+	}
+	return a.reg.replace("Replace", name, &replacement{fn: layer, ptype: reflect.TypeFor[P](), rtype: reflect.TypeFor[R]()})
 }
 
 // Block blocks the invocations whose payload match reports true for (all of

@@ -435,3 +435,110 @@ func TestTyped(t *testing.T) {
 		}
 	})
 }
+
+type tOrder struct{ ID string }
+type tReceipt struct{ Total int }
+
+func (o tOrder) String() string { return o.ID }
+
+// TestTypedMismatch covers Typed: a handle whose types cannot fit the
+// registered action's is a programmer error, reported where it is made,
+// never after the body's side effects.
+func TestTypedMismatch(t *testing.T) {
+	register := func(t *testing.T, r *Registry, bodies *int) Action[*tOrder, tReceipt] {
+		h := Typed[*tOrder, tReceipt](r, "CreateOrder")
+		_, err := h.Register(func(_ context.Context, o *tOrder) (tReceipt, error) {
+			*bodies++
+			return tReceipt{Total: 42}, nil
+		})
+		require.NoError(t, err)
+		return h
+	}
+
+	t.Run("Typed: a listener of another payload type panics when added, naming both types", func(t *testing.T) {
+		r := New()
+		var bodies int
+		register(t, r, &bodies)
+		msg := setupPanicMessage(t, "Before with a mismatched payload type", func() {
+			Typed[tOrder, tReceipt](r, "CreateOrder").Before(func(context.Context, tOrder) error { return nil }, Named("wrong-type"))
+		})
+		assert.Contains(t, msg, "actions.tOrder")
+		assert.Contains(t, msg, "*actions.tOrder")
+		assert.Contains(t, msg, `"wrong-type"`)
+		assert.Empty(t, r.Listeners("beforeCreateOrder"), "nothing was added")
+		res, err := Typed[*tOrder, tReceipt](r, "CreateOrder").Call(context.Background(), &tOrder{ID: "o1"})
+		require.NoError(t, err, "correct calls still work")
+		assert.Equal(t, 42, res.Total)
+	})
+
+	t.Run("Typed: a typed action registered over a mismatched listener panics at Register", func(t *testing.T) {
+		r := New()
+		Typed[tOrder, tReceipt](r, "CreateOrder").After(func(context.Context, tOrder) error { return nil })
+		var bodies int
+		msg := setupPanicMessage(t, "Register over a mismatched listener", func() { register(t, r, &bodies) })
+		assert.Contains(t, msg, "actions.tOrder")
+		assert.Contains(t, msg, "*actions.tOrder")
+		assert.False(t, r.Registered("CreateOrder"))
+	})
+
+	t.Run("Typed: a replacement of other types panics when pushed", func(t *testing.T) {
+		r := New()
+		var bodies int
+		register(t, r, &bodies)
+		msg := setupPanicMessage(t, "Replace with a mismatched result type", func() {
+			Typed[*tOrder, *tReceipt](r, "CreateOrder").Replace(func(ctx context.Context, o *tOrder, original func(context.Context, *tOrder) (*tReceipt, error)) (*tReceipt, error) {
+				return original(ctx, o)
+			})
+		})
+		assert.Contains(t, msg, "*actions.tReceipt")
+		assert.Contains(t, msg, "actions.tReceipt")
+	})
+
+	t.Run("Typed: a call whose result type cannot fit fails before any stage, saying result", func(t *testing.T) {
+		r := New()
+		var bodies int
+		register(t, r, &bodies)
+		before := 0
+		r.AddListener("beforeCreateOrder", func(context.Context, any) error { before++; return nil })
+		for _, way := range []string{"Call", "Invoke"} {
+			h := Typed[*tOrder, *tReceipt](r, "CreateOrder")
+			var err error
+			if way == "Call" {
+				_, err = h.Call(context.Background(), &tOrder{ID: "o1"})
+			} else {
+				_, err = h.Invoke(context.Background(), &tOrder{ID: "o1"}).Result()
+			}
+			require.ErrorIs(t, err, ErrPayloadType, way)
+			assert.EqualError(t, err, "actions: CreateOrder: wrong result type: result is actions.tReceipt, want *actions.tReceipt", way)
+			var pt *PayloadTypeError
+			require.ErrorAs(t, err, &pt)
+			assert.True(t, pt.Result)
+		}
+		assert.Zero(t, bodies, "the body never ran: no order was stored")
+		assert.Zero(t, before, "no stage ran")
+	})
+
+	t.Run("Typed: handles of interface types fit the types that implement them", func(t *testing.T) {
+		r := New()
+		var bodies int
+		register(t, r, &bodies)
+		var seen []string
+		Typed[fmt.Stringer, any](r, "CreateOrder").Before(func(_ context.Context, s fmt.Stringer) error {
+			seen = append(seen, s.String())
+			return nil
+		})
+		Typed[any, any](r, "CreateOrder").After(func(context.Context, any) error { return nil })
+		res, err := Typed[*tOrder, any](r, "CreateOrder").Call(context.Background(), &tOrder{ID: "o2"})
+		require.NoError(t, err)
+		assert.Equal(t, tReceipt{Total: 42}, res)
+		assert.Equal(t, []string{"o2"}, seen)
+	})
+
+	t.Run("Typed: an untyped registration is checked value by value, as before", func(t *testing.T) {
+		r := New()
+		mustRegister(t, r, "CreateOrder", func(context.Context, any) (any, error) { return tReceipt{}, nil })
+		Typed[tOrder, tReceipt](r, "CreateOrder").Before(func(context.Context, tOrder) error { return nil })
+		_, err := r.Call(context.Background(), "CreateOrder", &tOrder{})
+		assert.ErrorIs(t, err, ErrPayloadType)
+	})
+}

@@ -126,7 +126,7 @@ aborted by "require-id", reason "no customer ID"
 reg.Call("LoadProfile", "grace") = main.Profile {ID:grace Name:Grace Hopper Fetch:5}
 reg.Call("LoadProfile", 42): actions: LoadProfile: wrong payload type: payload is int, want string
 payload type error: want string, got int
-Typed[string, string].Call: actions: LoadProfile: wrong payload type: result is main.Profile, want string
+Typed[string, string].Call: actions: LoadProfile: wrong result type: result is main.Profile, want string
 
 # 6. Rejecting instead of sharing, as Flex does
 second save while the first is in flight: actions: SaveProfile: action pending (errors.Is ErrPending: true)

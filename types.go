@@ -1,0 +1,64 @@
+package actions
+
+import (
+	"fmt"
+	"reflect"
+)
+
+// Typed handles declare types: a typed action its payload's and result's
+// ([Action.Register]), a typed listener its payload's, a typed replacement
+// both. When a handle's types cannot fit the registered action's, that is a
+// programmer error, reported where it is made: the setup call that brings
+// the two together panics, naming both types, whichever comes first (plugins
+// load in any order); a typed Call or Invoke whose result type cannot fit
+// fails before any stage runs. An untyped registration declares no type and
+// is checked value by value, as before.
+
+// fits reports whether a value declared as have can be used as want: the
+// same type, or an interface want that have implements. An interface have
+// (Typed[any, ...]) fits anything: its values are checked one by one.
+func fits(have, want reflect.Type) bool {
+	if have == nil || want == nil || have == want || have.Kind() == reflect.Interface {
+		return true
+	}
+	return want.Kind() == reflect.Interface && have.Implements(want)
+}
+
+// misfit describes what of s cannot fit its typed action a, or "".
+func misfit(a *action, s *snapshot) string {
+	if a == nil || a.ptype == nil {
+		return ""
+	}
+	for _, list := range [][]*listener{s.before, s.after} {
+		for _, l := range list {
+			if !fits(a.ptype, l.ptype) {
+				return fmt.Sprintf("a listener%s takes payloads of type %v; the action's are %v", quoted(l.name), l.ptype, a.ptype)
+			}
+		}
+	}
+	for _, x := range s.replacements {
+		if !fits(a.ptype, x.ptype) {
+			return fmt.Sprintf("a replacement takes payloads of type %v; the action's are %v", x.ptype, a.ptype)
+		}
+		if !fits(a.rtype, x.rtype) {
+			return fmt.Sprintf("a replacement returns results of type %v; the action's are %v", x.rtype, a.rtype)
+		}
+	}
+	return ""
+}
+
+func quoted(name string) string {
+	if name == "" {
+		return ""
+	}
+	return fmt.Sprintf(" %q", name)
+}
+
+// resultMisfit is the error of a typed Call or Invoke whose result type R
+// cannot take the typed action's results, before any stage runs.
+func resultMisfit(name string, a *action, want reflect.Type) error {
+	if fits(a.rtype, want) {
+		return nil
+	}
+	return &Error{Action: name, Kind: ErrPayloadType, Err: &PayloadTypeError{Want: want, Got: a.rtype, Result: true}}
+}
