@@ -218,6 +218,13 @@
 // [Registry.Close] stops new invocations and waits for those in flight; called
 // from inside a stage with the stage's ctx, it stops new invocations and
 // returns at once, since an invocation cannot wait for its own end.
+// [Registry.Stop] is the bounded form, for when the graceful wait ran out: it
+// also cancels the contexts of the invocations in flight (their cause matches
+// [ErrClosed]), so that stages that honour their context end, and waits for
+// them. A stage's context merges the caller's with the registry's stop
+// lazily: over context.Background it costs nothing; over a context that can
+// be cancelled, the first call of its Done costs two context.AfterFunc
+// registrations.
 //
 // An action that re-invokes itself through its own listeners is stopped by
 // the depth limit ([DefaultMaxDepth], [WithMaxDepth]) with [ErrDepthExceeded].

@@ -63,6 +63,55 @@ func (r *Registry) Close(ctx context.Context) error {
 	}
 }
 
+// Stop is [Registry.Close] for a service that must shut down in bounded
+// time, as http.Server's Close is to its Shutdown: it stops new invocations,
+// cancels the context of every invocation in flight (its stages see
+// ctx.Done() closed, and context.Cause(ctx) matches [ErrClosed]), then waits
+// until they have completed, or until ctx is done, in which case it returns
+// [context.Cause] of ctx. Stages that honour their context end at their next
+// look at it; an invocation cancelled this way ends as cancelled (see
+// "Aborting and errors" in the package documentation). Typically Stop
+// follows a Close whose graceful wait ran out:
+//
+//	if err := reg.Close(graceful); err != nil {
+//		err = reg.Stop(hard)
+//	}
+//
+// Stop may be called more than once, and after Close; from inside a stage it
+// returns at once, as Close does. A nil ctx panics, before anything changes.
+func (r *Registry) Stop(ctx context.Context) error {
+	if ctx == nil {
+		setupPanic("Stop: nil context")
+	}
+	s := r.stopper()
+	// The flag first: a stage woken by the cancel must find its context's
+	// cause (see nest.Value).
+	r.stopping.Store(true)
+	s.cancel(ErrClosed)
+	return r.Close(ctx)
+}
+
+// stopper is the registry's stop: a context that Stop cancels, on which the
+// stages' contexts depend (see nest.merged).
+type stopper struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+}
+
+func (r *Registry) stopper() *stopper {
+	if s := r.stop.Load(); s != nil {
+		return s
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	if r.stop.CompareAndSwap(nil, &stopper{ctx, cancel}) {
+		return r.stop.Load()
+	}
+	cancel(nil)
+	return r.stop.Load()
+}
+
+func (r *Registry) stopContext() context.Context { return r.stopper().ctx }
+
 // admit counts an invocation as running in c (e.running or e.both), or
 // reports that the registry is closed. The order (count, then check) pairs
 // with Close's (mark, then sum the counts): either the invocation sees the

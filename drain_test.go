@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -417,4 +418,127 @@ func BenchmarkClosedReject(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestStop covers Stop: Close that cancels the invocations in flight first
+// (Concurrency).
+func TestStop(t *testing.T) {
+	for _, caller := range []string{"context.Background", "a cancellable context"} {
+		t.Run("Concurrency: Stop cancels the stages of invocations in flight, with ErrClosed as the cause, from "+caller, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				if caller != "context.Background" {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithCancel(ctx)
+					defer cancel()
+				}
+				r := New()
+				var causes sync.Map
+				mustRegister(t, r, "Inner", func(ctx context.Context, p any) (any, error) {
+					<-ctx.Done()
+					causes.Store(p, context.Cause(ctx))
+					return nil, ctx.Err()
+				})
+				mustRegister(t, r, "Outer", func(ctx context.Context, p any) (any, error) {
+					return r.Call(ctx, "Inner", p) // a nested stage is cancelled too
+				})
+				futs := []*Future[any]{r.InvokeAction(ctx, "Inner", "direct"), r.InvokeAction(ctx, "Outer", "nested")}
+				synctest.Wait()
+				require.NoError(t, r.Stop(context.Background()), "Stop waits for the cancelled invocations")
+				for _, fut := range futs {
+					require.True(t, isDone(fut), "complete once Stop returned")
+					_, err := fut.Result()
+					assert.ErrorIs(t, err, context.Canceled)
+					assert.Equal(t, StatusCancelled, StatusOf(err))
+				}
+				for _, p := range []string{"direct", "nested"} {
+					cause, _ := causes.Load(p)
+					assert.ErrorIs(t, cause.(error), ErrClosed, "context.Cause of the %s stage's ctx", p)
+				}
+				_, err := r.Call(ctx, "Inner", "late")
+				assert.ErrorIs(t, err, ErrClosed)
+			})
+		})
+	}
+
+	t.Run("Concurrency: Stop after a Close whose wait ran out; a stage that ignores its ctx still bounds Stop by its own ctx", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := New()
+			release := make(chan struct{})
+			mustRegister(t, r, "Polite", func(ctx context.Context, _ any) (any, error) {
+				<-ctx.Done()
+				return nil, ctx.Err()
+			})
+			mustRegister(t, r, "Stubborn", func(context.Context, any) (any, error) {
+				<-release
+				return "done", nil
+			})
+			polite := r.InvokeAction(context.Background(), "Polite", nil)
+			stubborn := r.InvokeAction(context.Background(), "Stubborn", nil)
+			synctest.Wait()
+			graceful, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			assert.ErrorIs(t, r.Close(graceful), context.DeadlineExceeded, "Close only waits")
+			assert.False(t, isDone(polite))
+			hard, cancel2 := context.WithTimeout(context.Background(), time.Second)
+			defer cancel2()
+			assert.ErrorIs(t, r.Stop(hard), context.DeadlineExceeded, "the stubborn stage is still running")
+			assert.True(t, isDone(polite), "the polite stage stopped")
+			close(release)
+			res, err := stubborn.Result()
+			assert.NoError(t, err)
+			assert.Equal(t, "done", res)
+			assert.NoError(t, r.Stop(context.Background()))
+		})
+	})
+
+	t.Run("Concurrency: Stop from inside a stage returns at once", func(t *testing.T) {
+		r := New()
+		var stopErr error
+		mustRegister(t, r, "A", func(ctx context.Context, _ any) (any, error) {
+			stopErr = r.Stop(ctx)
+			return "res", nil
+		})
+		out, ok := callWithin(t, r, context.Background(), "A", nil)
+		require.True(t, ok)
+		assert.NoError(t, stopErr)
+		assert.Equal(t, "res", out.res, "the body's own ctx check comes after it returned")
+	})
+
+	t.Run("Aborting and errors: Stop(nil) panics and leaves the registry open", func(t *testing.T) {
+		r := New()
+		mustRegister(t, r, "A", func(context.Context, any) (any, error) { return "res", nil })
+		setupPanicMessage(t, "Stop(nil)", func() { _ = r.Stop(nilCtx) })
+		_, err := r.Call(context.Background(), "A", nil)
+		assert.NoError(t, err)
+	})
+
+	t.Run("Concurrency: a stage's ctx merged with the stop costs nothing once collected", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("runs 100,000 invocations")
+		}
+		// A long-lived caller ctx that is never cancelled: each stage that
+		// asks for Done registers its merge on it and on the stop; the
+		// registrations must end with the invocation's nest.
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		r := New()
+		mustRegister(t, r, "A", func(ctx context.Context, _ any) (any, error) {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			default:
+				return nil, nil
+			}
+		})
+		growth := heapGrowth(func() {
+			for range 100_000 {
+				_, err := r.Call(ctx, "A", nil)
+				require.NoError(t, err)
+			}
+		})
+		t.Logf("heap growth over 100,000 merged stage contexts: %d bytes", growth)
+		assert.Less(t, growth, int64(memBudget))
+		runtime.KeepAlive(ctx)
+	})
 }

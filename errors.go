@@ -228,11 +228,14 @@ func (e *PayloadTypeError) Is(target error) bool { return target == ErrPayloadTy
 // into an [*Error] of kind [ErrAborted] by the before phase.
 type abortError struct{ reason error }
 
+// Error returns "aborted" or "aborted: <reason>", without the package's
+// prefix: it is read where user code wrapped it (fmt.Errorf("quota: %w",
+// Abort(reason))), inside an invocation's message that has the prefix.
 func (a *abortError) Error() string {
 	if a.reason == nil {
-		return "actions: aborted"
+		return "aborted"
 	}
-	return "actions: aborted: " + a.reason.Error()
+	return "aborted: " + errorString(a.reason)
 }
 func (a *abortError) Is(target error) bool { return target == ErrAborted }
 func (a *abortError) Unwrap() error        { return a.reason }
@@ -240,8 +243,9 @@ func (a *abortError) Unwrap() error        { return a.reason }
 // Abort returns the error a before-listener returns to abort the invocation,
 // the Go form of calling Flex's abortFunction. The reason may be nil; it is
 // carried by the invocation's error, reachable with [errors.Is] and
-// [errors.As]. Any error that matches [ErrAborted] aborts in the same way, with
-// itself as the reason.
+// [errors.As]. Any error that matches [ErrAborted] aborts in the same way,
+// with itself as the reason. Its message is "aborted: " and the reason's,
+// without the package's prefix, so that it reads well wrapped.
 //
 // Returned from an after-listener, where it is too late to abort, it is a
 // failure of that listener (see [WithErrorHandler]).

@@ -744,3 +744,19 @@ func TestAbort(t *testing.T) {
 		}
 	})
 }
+
+// TestAbortWrapped: an abort wrapped by user code keeps one package prefix,
+// at the start of the invocation's message (Aborting and errors).
+func TestAbortWrapped(t *testing.T) {
+	r := New()
+	mustRegister(t, r, "A", func(context.Context, any) (any, error) { return nil, nil })
+	reason := errors.New("over quota")
+	r.AddListener("beforeA", func(context.Context, any) error {
+		return fmt.Errorf("quota check: %w", Abort(reason))
+	}, Named("quota"))
+	_, err := r.Call(context.Background(), "A", nil)
+	require.ErrorIs(t, err, ErrAborted)
+	assert.ErrorIs(t, err, reason)
+	assert.EqualError(t, err, `actions: A: action aborted in before phase by listener "quota": quota check: aborted: over quota`)
+	assert.Equal(t, 1, strings.Count(err.Error(), "actions:"))
+}

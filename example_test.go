@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-actions/actions"
 )
@@ -1201,4 +1202,92 @@ func ExampleOrphanError() {
 	}
 	// Output:
 	// {Action:acceptTask What:a listener Event:afteracceptTask Suggestion:AcceptTask}
+}
+
+// A stage finds its own invocation in its context: a plugin logs and
+// correlates without writing an observer. IDs come with an observer.
+func ExampleInvocationFrom() {
+	reg := actions.New()
+	must(reg.RegisterAction("AcceptTask", func(ctx context.Context, task any) (any, error) {
+		return reg.Call(ctx, "NotifyAgent", task)
+	}))
+	must(reg.RegisterAction("NotifyAgent", func(ctx context.Context, task any) (any, error) {
+		inv, _ := actions.InvocationFrom(ctx)
+		fmt.Printf("%s at depth %d for %v\n", inv.Action, inv.Depth, task)
+		return "notified", nil
+	}))
+	fmt.Println(reg.Call(context.Background(), "AcceptTask", "WT1"))
+	_, ok := actions.InvocationFrom(context.Background())
+	fmt.Println(ok)
+	// Output:
+	// NotifyAgent at depth 2 for WT1
+	// notified <nil>
+	// false
+}
+
+// StatusOf names how an invocation ended, for a log line, a metric label or
+// an HTTP status: a cancellation is told from a failure wherever the deadline
+// landed.
+func ExampleStatusOf() {
+	reg := actions.New()
+	must(reg.RegisterAction("Lookup", func(ctx context.Context, _ any) (any, error) {
+		<-ctx.Done() // a slow backend
+		return nil, fmt.Errorf("backend: %w", ctx.Err())
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := reg.Call(ctx, "Lookup", nil)
+	fmt.Println(actions.StatusOf(err), errors.Is(err, context.Canceled), errors.Is(err, actions.ErrFailed))
+	_, err = reg.Call(context.Background(), "Missing", nil)
+	fmt.Println(actions.StatusOf(err))
+	fmt.Println(actions.StatusOf(nil))
+	// Output:
+	// cancelled true false
+	// rejected
+	// ok
+}
+
+// ErrorAttrs gives an error handler or a log line the error's details as
+// attributes.
+func ExampleErrorAttrs() {
+	reg := actions.New()
+	must(reg.RegisterAction("ChargeCard", echo("charged")))
+	reg.AddListener("beforeChargeCard", func(context.Context, any) error {
+		return actions.Abort(errors.New("over quota"))
+	}, actions.Named("quota"))
+	_, err := reg.Call(context.Background(), "ChargeCard", 12)
+	for _, a := range actions.ErrorAttrs(err) {
+		fmt.Println(a)
+	}
+	// Output:
+	// status=aborted
+	// stage=before phase
+	// listener=quota
+	// reason=over quota
+	// err=actions: ChargeCard: action aborted in before phase by listener "quota": over quota
+}
+
+// Stop bounds a shutdown: after a Close whose graceful wait ran out, it
+// cancels the contexts of the invocations still in flight and waits for
+// them.
+func ExampleRegistry_Stop() {
+	reg := actions.New()
+	started := make(chan struct{})
+	must(reg.RegisterAction("Export", func(ctx context.Context, _ any) (any, error) {
+		close(started)
+		<-ctx.Done() // a long export that honours its context
+		return nil, context.Cause(ctx)
+	}))
+	fut := reg.InvokeAction(context.Background(), "Export", nil)
+	<-started
+	graceful, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	fmt.Println(reg.Close(graceful))
+	fmt.Println(reg.Stop(context.Background()))
+	_, err := fut.Result()
+	fmt.Println(actions.StatusOf(err), errors.Is(err, actions.ErrClosed))
+	// Output:
+	// context deadline exceeded
+	// <nil>
+	// cancelled true
 }

@@ -2,6 +2,8 @@ package actions
 
 import (
 	"context"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -19,9 +21,10 @@ import (
 // allocation.
 type nest struct {
 	context.Context
-	// inner is Context with the nests directly under it skipped: they add
-	// nothing to a context but themselves, so the context's methods go
-	// straight to inner, in constant time however deep the nesting.
+	// inner is Context with the nests of the same registry directly under it
+	// skipped: they add nothing to a context but themselves, so the
+	// context's methods go straight to inner, in constant time however deep
+	// the nesting.
 	inner context.Context
 	reg   *Registry
 	name  string // the action of the invocation whose stages receive it
@@ -31,15 +34,18 @@ type nest struct {
 	// when it is on the heap, else the one its parent's nest carries.
 	frame *frame
 	child atomic.Pointer[nest] // the frameless nest one level down, made on first use
-	// never is true when Context can never be done (Background, TODO and
-	// nests over them): cancellation checks are skipped without asking it.
+	// never is true when inner can never be done (Background, TODO):
+	// cancellation checks ask only whether the registry is stopping.
 	never bool
+	// stoppable is inner merged with the registry's stop (see Registry.Stop),
+	// made the first time it is needed.
+	stoppable atomic.Pointer[stoppable]
 }
 
 // newNest returns a nest of r's invocation of name over ctx at depth.
 func newNest(ctx context.Context, r *Registry, name string, depth int, f *frame) *nest {
 	n := &nest{Context: ctx, inner: ctx, reg: r, name: name, depth: depth, frame: f}
-	if under, ok := ctx.(*nest); ok {
+	if under, ok := ctx.(*nest); ok && under.reg == r {
 		n.inner, n.never = under.inner, under.never
 	}
 	return n
@@ -47,21 +53,128 @@ func newNest(ctx context.Context, r *Registry, name string, depth int, f *frame)
 
 type nestKey struct{}
 
-// Value returns the nest itself for nestKey, else the wrapped context's value.
+// A nest's context is inner's, cancelled also when its registry stops. Until
+// then, Err and Value ask inner alone; Done must be merged at once, since a
+// stage keeps the channel it got (see merged).
+
+// Value returns the nest itself for nestKey, else the context's value.
 func (n *nest) Value(key any) any {
 	if key == (nestKey{}) {
 		return n
 	}
+	if n.stoppable.Load() != nil || n.reg.stopping.Load() {
+		return n.merged().Value(key) // context.Cause finds the stop's cause
+	}
 	return n.inner.Value(key)
 }
 
-func (n *nest) Done() <-chan struct{}                   { return n.inner.Done() }
-func (n *nest) Err() error                              { return n.inner.Err() }
+func (n *nest) Done() <-chan struct{} { return n.merged().Done() }
+
+func (n *nest) Err() error {
+	if n.reg.stopping.Load() {
+		return n.merged().Err()
+	}
+	return n.inner.Err()
+}
+
 func (n *nest) Deadline() (deadline time.Time, ok bool) { return n.inner.Deadline() }
 
-// done reports whether the nest's context is done, without asking it when it
-// never can be.
-func (n *nest) done() bool { return !n.never && n.Err() != nil }
+// done reports whether the nest's context is done, without asking inner when
+// it never can be.
+func (n *nest) done() bool {
+	if n.reg.stopping.Load() {
+		return n.Err() != nil
+	}
+	return !n.never && n.inner.Err() != nil
+}
+
+// merged returns inner merged with the registry's stop: for a nest over
+// Background or TODO, the stop's own context (no cost per invocation); else
+// a context made on first use, which costs two context.AfterFunc
+// registrations (a few hundred nanoseconds), ended when the nest is
+// collected.
+func (n *nest) merged() context.Context {
+	if n.never {
+		return n.reg.stopContext()
+	}
+	if s := n.stoppable.Load(); s != nil {
+		return s
+	}
+	s := &stoppable{inner: n.inner, stop: n.reg.stopContext(), done: make(chan struct{})}
+	if !n.stoppable.CompareAndSwap(nil, s) {
+		return n.stoppable.Load()
+	}
+	runtime.AddCleanup(n, unwatch, s.watch())
+	// AfterFunc calls back in a goroutine of its own: a merge made after the
+	// stop, or after inner ended, ends now, so that Err and Done agree with
+	// Stop having returned.
+	if err := s.inner.Err(); err != nil {
+		s.end(err, false)
+	} else if s.stop.Err() != nil {
+		s.end(context.Canceled, true)
+	}
+	return s
+}
+
+// stoppable is a nest's merged context: done when inner is, or when the
+// registry stops. It is a context of its own rather than a
+// context.WithCancelCause of inner, so that ending it when its nest is
+// collected closes no channel (which a synctest bubble forbids from outside
+// it) and leaves nothing registered on inner.
+type stoppable struct {
+	inner, stop context.Context
+	done        chan struct{}
+
+	mu     sync.Mutex // guards err and byStop
+	err    error
+	byStop bool // the registry's stop ended it: its cause is the stop's
+}
+
+// watch registers the merge on inner and on the stop, and returns their
+// deregistrations.
+func (s *stoppable) watch() [2]func() bool {
+	return [2]func() bool{
+		context.AfterFunc(s.inner, func() { s.end(s.inner.Err(), false) }),
+		context.AfterFunc(s.stop, func() { s.end(context.Canceled, true) }),
+	}
+}
+
+func unwatch(stops [2]func() bool) {
+	stops[0]()
+	stops[1]()
+}
+
+func (s *stoppable) end(err error, byStop bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		s.err, s.byStop = err, byStop
+		close(s.done)
+	}
+}
+
+func (s *stoppable) Deadline() (time.Time, bool) { return s.inner.Deadline() }
+func (s *stoppable) Done() <-chan struct{}       { return s.done }
+
+func (s *stoppable) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Value answers context.Cause's question with the stop's cause once the stop
+// ended the context: the stop's context has no other value.
+func (s *stoppable) Value(key any) any {
+	s.mu.Lock()
+	byStop := s.byStop
+	s.mu.Unlock()
+	if byStop {
+		if v := s.stop.Value(key); v != nil {
+			return v
+		}
+	}
+	return s.inner.Value(key)
+}
 
 // parentNest returns the nest ctx carries, nil for a top-level invocation.
 func parentNest(ctx context.Context) *nest {

@@ -47,8 +47,10 @@ func TestNest(t *testing.T) {
 		require.NotNil(t, deepest)
 		assert.Same(t, caller, deepest.inner, "the nest's inner context is the caller's")
 		assert.Equal(t, "v", deepest.Value(key{}))
-		assert.Equal(t, caller.Done(), deepest.Done())
+		done := deepest.Done()
 		cancel()
+		_, ok := awaitChan(t, done, "the deepest stage's Done")
+		assert.True(t, ok)
 		assert.ErrorIs(t, deepest.Err(), context.Canceled)
 	})
 

@@ -55,8 +55,10 @@ type Registry struct {
 	wake        chan struct{}
 	drainClosed bool
 
-	ids    atomic.Uint64 // invocation IDs, handed out only when an observer is set
-	closed atomic.Bool   // set by Close
+	ids      atomic.Uint64 // invocation IDs, handed out only when an observer is set
+	closed   atomic.Bool   // set by Close
+	stopping atomic.Bool   // set by Stop once stop is cancelled
+	stop     atomic.Pointer[stopper]
 	// spawned counts the invocations InvokeAction admitted whose goroutine
 	// has not reached step 2 yet: Close waits for them too.
 	spawned atomic.Int64
