@@ -115,13 +115,22 @@ func (f *frame) goexited() {
 }
 
 func (f *frame) reportAfter() {
+	if err := f.afterErr(); err != nil {
+		f.reg.handleError(f.ctx, err)
+	}
+}
+
+// afterErr returns the after phase's failures: one as it is, several
+// joined, once, so that the error handler and the observer see one error.
+func (f *frame) afterErr() error {
 	switch len(f.afterErrs) {
 	case 0:
+		return nil
 	case 1:
-		f.reg.handleError(f.ctx, f.afterErrs[0])
 	default:
-		f.reg.handleError(f.ctx, errors.Join(f.afterErrs...))
+		f.afterErrs = []error{errors.Join(f.afterErrs...)}
 	}
+	return f.afterErrs[0]
 }
 
 func (f *frame) complete() {

@@ -122,7 +122,7 @@ func (f *frame) observeEnd() {
 	if o == nil {
 		return
 	}
-	out := Outcome{Result: f.res, Err: f.err, Aborted: isAbort(f.err), Shared: f.shared, Duration: time.Since(o.info.Start)}
+	out := Outcome{Result: f.res, Err: f.err, Aborted: isAbort(f.err), Shared: f.shared, AfterErr: f.afterErr(), Duration: time.Since(o.info.Start)}
 	f.reg.observe(f.ctx, f, f.name, func() { o.obs.InvocationEnd(f.ctx, o.info, out) })
 }
 
@@ -165,6 +165,10 @@ type Outcome struct {
 	// Shared is true when the invocation shared the outcome of another with
 	// the same de-duplication key (see [SharePending]).
 	Shared bool
+	// AfterErr is what the error handler received for this invocation: the
+	// failures of its after-listeners (joined when several), nil when none.
+	// The result stood; Err is nil for them.
+	AfterErr error
 	// Duration is the time from begin to end.
 	Duration time.Duration
 }

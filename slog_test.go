@@ -171,3 +171,23 @@ func TestErrorHandler(t *testing.T) {
 		assert.Equal(t, "metrics down", byListener["metrics"].attrs["panic"])
 	})
 }
+
+// TestOutcomeAfterErr: the observer sees what the error handler received
+// (Observability).
+func TestOutcomeAfterErr(t *testing.T) {
+	var handled, observed error
+	r := New(WithErrorHandler(func(_ context.Context, err error) { handled = err }),
+		WithObserver(hookObserver{end: func(_ context.Context, _ Invocation, out Outcome) { observed = out.AfterErr }}))
+	mustRegister(t, r, "A", func(context.Context, any) (any, error) { return "res", nil })
+	_, err := r.Call(context.Background(), "A", nil)
+	require.NoError(t, err)
+	assert.Nil(t, observed, "no after-listener failed")
+	r.AddListener("afterA", func(context.Context, any) error { return errors.New("audit down") })
+	r.AddListener("afterA", func(context.Context, any) error { return errors.New("metrics down") })
+	res, err := r.Call(context.Background(), "A", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "res", res)
+	require.Error(t, observed)
+	assert.Same(t, handled, observed)
+	assert.ErrorContains(t, observed, "metrics down")
+}
