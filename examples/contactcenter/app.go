@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/go-actions/actions"
 )
@@ -23,8 +24,6 @@ type app struct {
 	wrapupTask   actions.Action[*Task, Status]
 	completeTask actions.Action[*Task, Status]
 	sendMessage  actions.Action[*Message, string]
-
-	plugins []string // names of the installed plugins, in order
 }
 
 // newApp returns an app that prints its trace to out, with the built-in
@@ -34,8 +33,9 @@ func newApp(out io.Writer) (*app, error) {
 	reg := actions.New(
 		actions.WithObserver(traceObserver{t}),
 		// After-listener errors do not change an invocation's outcome; show
-		// them in the trace instead of the default log.
-		actions.WithErrorHandler(func(_ context.Context, err error) { t.line(0, "! %v", err) }),
+		// them in the trace instead of the default log, inside the
+		// invocation whose context the handler receives.
+		actions.WithErrorHandler(func(ctx context.Context, err error) { t.printf(ctx, "! %v", err) }),
 	)
 	a := &app{
 		reg:          reg,
@@ -103,16 +103,27 @@ type plugin struct {
 	init func(a *app, log logf) error
 }
 
-// install initialises the plugins in order.
+// install initialises the plugins in order, then checks the registry: a
+// listener, replacement or block under a name no action is registered with
+// (a misspelt event, say) is accepted when it is added, since its action may
+// come later, and would then never run. An orphan fails the app's startup
+// with the [actions.Registry.Check] error, which suggests the nearest action
+// (see "Introspection" in the package documentation).
 func (a *app) install(plugins ...plugin) error {
-	for _, p := range plugins {
+	names := make([]string, len(plugins))
+	for i, p := range plugins {
 		log := func(ctx context.Context, format string, args ...any) {
 			a.trace.printf(ctx, "["+p.name+"] "+format, args...)
 		}
 		if err := p.init(a, log); err != nil {
 			return err
 		}
-		a.plugins = append(a.plugins, p.name)
+		names[i] = p.name
 	}
+	a.trace.line(0, "plugins: %s", strings.Join(names, ", "))
+	if err := a.reg.Check(); err != nil {
+		return err
+	}
+	a.trace.line(0, "check: every listener, replacement and block has its action")
 	return nil
 }

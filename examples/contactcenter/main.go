@@ -1,8 +1,10 @@
 // Command contactcenter reproduces, in Go, each use case of the Actions
 // Framework documentation of Twilio Flex UI, on a tiny in-memory contact
 // centre: tasks on the voice and chat channels, the actions that move them
-// through their statuses, and six plugins that extend those actions. It runs
-// a scripted scenario and prints a trace of what happened and why.
+// through their statuses, and six plugins that extend those actions. It
+// checks that the plugins hooked into actions that exist, runs a scripted
+// scenario and prints a trace of what happened and why, which starts with
+// how to read it.
 //
 // The plugins, one per use case of the documentation:
 //
@@ -34,7 +36,8 @@ func main() {
 }
 
 // run plays the scenario against a CRM served on a local test server, and
-// prints the trace to w.
+// prints the trace to w. It fails before the scenario starts if a plugin
+// hooked into an action that does not exist (see app.install).
 func run(w io.Writer) error {
 	crm := &CRM{}
 	srv := httptest.NewServer(crm)
@@ -44,21 +47,27 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	err = a.install(
-		acceptNotifier(),
-		confirmAccept(scripted(true, false, true)),
-		voiceDetector(),
-		screenPop(),
-		crmSync(srv.Client(), srv.URL),
-		chatGoodbye(),
-	)
-	if err != nil {
+	a.trace.legend()
+	if err := a.install(demoPlugins(srv, scripted(true, false, true))...); err != nil {
 		return err
 	}
 	if err := a.scenario(context.Background(), crm); err != nil {
 		return err
 	}
 	return a.trace.error()
+}
+
+// demoPlugins returns the six plugins, in the order they are installed,
+// with the CRM served by crm and prompt standing in for the agent.
+func demoPlugins(crm *httptest.Server, prompt Prompt) []plugin {
+	return []plugin{
+		acceptNotifier(),
+		confirmAccept(prompt),
+		voiceDetector(),
+		screenPop(),
+		crmSync(crm.Client(), crm.URL),
+		chatGoodbye(),
+	}
 }
 
 // scripted returns a prompt that gives the answers in order, standing in for

@@ -29,15 +29,34 @@ func testApp(t *testing.T, crm http.Handler, answers ...bool) (*app, *bytes.Buff
 	var buf bytes.Buffer
 	a, err := newApp(&buf)
 	require.NoError(t, err)
-	require.NoError(t, a.install(
-		acceptNotifier(),
-		confirmAccept(scripted(answers...)),
-		voiceDetector(),
-		screenPop(),
-		crmSync(srv.Client(), srv.URL),
-		chatGoodbye(),
-	))
+	require.NoError(t, a.install(demoPlugins(srv, scripted(answers...))...))
 	return a, &buf
+}
+
+// A listener on a misspelt event is accepted when it is added, since its
+// action may be registered later, and would never run; the check that
+// follows the plugins' installation fails the startup with an error that
+// suggests the action meant (the actions package docs, "Introspection").
+func TestInstall_checkFailsStartupOnMisspeltAction(t *testing.T) {
+	srv := httptest.NewServer(&CRM{})
+	t.Cleanup(srv.Close)
+	var buf bytes.Buffer
+	a, err := newApp(&buf)
+	require.NoError(t, err)
+	misspelt := plugin{name: "audit", init: func(a *app, _ logf) error {
+		a.reg.AddListener("afterCompleteTsk", func(context.Context, any) error { return nil }, actions.Named("audit"))
+		return nil
+	}}
+
+	err = a.install(append(demoPlugins(srv, scripted()), misspelt)...)
+
+	require.Error(t, err)
+	assert.EqualError(t, err, `actions: afterCompleteTsk: listener "audit" on no action CompleteTsk; did you mean CompleteTask?`)
+	assert.ErrorIs(t, err, actions.ErrActionNotFound)
+	var oe *actions.OrphanError
+	require.ErrorAs(t, err, &oe)
+	assert.Equal(t, "CompleteTask", oe.Suggestion)
+	assert.NotContains(t, buf.String(), "check:", "no claim that the check passed")
 }
 
 // index returns the position of event in the world's events, -1 if absent.
@@ -177,8 +196,14 @@ func TestCompleteTask_MyAction(t *testing.T) {
 		})
 		_, trace, err := complete(t, down)
 		require.NoError(t, err, "CompleteTask stands")
-		assert.Contains(t, trace.String(),
-			`! actions: CompleteTask: after-listener "crm-sync" failed: MyAction: action failed in body: crm: 503 Service Unavailable`)
+		// The error handler's line is inside the invocation whose context
+		// it received: indented as CompleteTask's stages, before its end.
+		assert.Contains(t, trace.String(), `  [crm-sync] WT001 is complete: logging it in the CRM
+  > MyAction for WT001
+  < MyAction failed
+  ! actions: CompleteTask: after-listener "crm-sync" failed: MyAction: action failed in body: crm: 503 Service Unavailable
+< CompleteTask ok: completed
+`)
 	})
 }
 
@@ -205,7 +230,14 @@ func TestInterop(t *testing.T) {
 	assert.Contains(t, trace.String(), "[screen-pop]", "the typed replacement ran")
 }
 
-const wantTrace = `plugins: accept-notifier, confirm-accept, voice-detector, screen-pop, crm-sync, chat-goodbye
+const wantTrace = `Tasks (WT001, WT002) are chats or calls offered to the agent, who accepts, wraps up and completes each.
+Wrap-up is the work after the conversation, before completing; a screen pop opens the customer's CRM record on accept.
+"> X" and "< X" lines come from the demo's own observer as invocation X begins and ends; nested ones are indented.
+Between them, "[name]" lines come from plugins and "body:" lines from the actions' own bodies.
+"< X aborted": a before-listener vetoed it; "failed": a stage returned an error or panicked; "rejected": refused before any stage ran.
+
+plugins: accept-notifier, confirm-accept, voice-detector, screen-pop, crm-sync, chat-goodbye
+check: every listener, replacement and block has its action
 beforeAcceptTask listeners, in order: voice-detector (priority 10), confirm-accept (priority 0)
 
 # 1. Ada's chat WT001 is offered; the agent accepts it

@@ -17,7 +17,6 @@ import (
 // expects.
 func (a *app) scenario(ctx context.Context, crm *CRM) error {
 	out := a.trace
-	out.line(0, "plugins: %s", strings.Join(a.plugins, ", "))
 	out.line(0, "beforeAcceptTask listeners, in order: %s", describeListeners(a.reg.Listeners("beforeAcceptTask")))
 
 	chat := a.world.Offer("WT001", Chat, "Ada", "Hi, my parcel has not arrived.")
@@ -117,15 +116,19 @@ func (a *app) explain(err error) {
 	if !errors.As(err, &e) {
 		return
 	}
-	switch {
-	case errors.Is(err, actions.ErrAborted):
+	switch actions.StatusOf(err) {
+	case actions.StatusAborted:
 		a.trace.line(0, "why: listener %q aborted %s, reason %q (errors.Is ErrDeclined: %t)",
 			e.Listener, e.Action, e.Err, errors.Is(err, ErrDeclined))
-	case errors.As(err, &te):
-		a.trace.line(0, "why: %s failed in its %s: %s is already %s (errors.Is ErrFailed: %t)",
-			e.Action, e.Stage, te.Task, te.Got, errors.Is(err, actions.ErrFailed))
-	case errors.Is(err, actions.ErrClosed):
-		a.trace.line(0, "why: the registry is closed, nothing more can be invoked")
+	case actions.StatusFailed:
+		if errors.As(err, &te) {
+			a.trace.line(0, "why: %s failed in its %s: %s is already %s (errors.Is ErrFailed: %t)",
+				e.Action, e.Stage, te.Task, te.Got, errors.Is(err, actions.ErrFailed))
+		}
+	case actions.StatusRejected:
+		if errors.Is(err, actions.ErrClosed) {
+			a.trace.line(0, "why: the registry is closed, nothing more can be invoked")
+		}
 	}
 }
 

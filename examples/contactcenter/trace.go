@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -29,10 +28,29 @@ func (t *tracer) line(depth int, format string, args ...any) {
 	_, t.err = fmt.Fprintf(t.w, "%s%s\n", strings.Repeat("  ", depth), fmt.Sprintf(format, args...))
 }
 
-// printf prints a line inside the invocation whose stage received ctx, or at
-// the top level for a ctx that is not an invocation's.
+// printf prints a line inside the invocation whose stage, observer or error
+// handler received ctx, indented by its depth ([actions.InvocationFrom]),
+// or at the top level for a ctx that is not an invocation's.
 func (t *tracer) printf(ctx context.Context, format string, args ...any) {
-	t.line(depthOf(ctx), format, args...)
+	inv, _ := actions.InvocationFrom(ctx) // depth 0 outside any invocation
+	t.line(inv.Depth, format, args...)
+}
+
+// legendLines say how to read the trace; it starts with them, for a newcomer.
+var legendLines = []string{
+	"Tasks (WT001, WT002) are chats or calls offered to the agent, who accepts, wraps up and completes each.",
+	"Wrap-up is the work after the conversation, before completing; a screen pop opens the customer's CRM record on accept.",
+	`"> X" and "< X" lines come from the demo's own observer as invocation X begins and ends; nested ones are indented.`,
+	`Between them, "[name]" lines come from plugins and "body:" lines from the actions' own bodies.`,
+	`"< X aborted": a before-listener vetoed it; "failed": a stage returned an error or panicked; "rejected": refused before any stage ran.`,
+}
+
+// legend prints legendLines and a blank line.
+func (t *tracer) legend() {
+	for _, l := range legendLines {
+		t.line(0, "%s", l)
+	}
+	t.line(0, "")
 }
 
 func (t *tracer) error() error {
@@ -41,35 +59,20 @@ func (t *tracer) error() error {
 	return t.err
 }
 
-type depthKey struct{}
-
-// depthOf returns the nesting depth of the invocation ctx belongs to, 0
-// outside any invocation. The library does not expose it to stages, so
-// traceObserver puts it in the context it returns from InvocationBegin, which
-// every stage then receives.
-func depthOf(ctx context.Context) int {
-	d, _ := ctx.Value(depthKey{}).(int)
-	return d
-}
-
 // traceObserver prints a line as each invocation begins and ends: the
-// skeleton of the trace that plugins and bodies fill in.
+// skeleton of the trace that plugins and bodies fill in, one level less
+// indented than the lines of the invocation's stages.
 type traceObserver struct{ t *tracer }
 
 func (o traceObserver) InvocationBegin(ctx context.Context, inv actions.Invocation) context.Context {
 	o.t.line(inv.Depth-1, "> %s %v", inv.Action, inv.Payload)
-	return context.WithValue(ctx, depthKey{}, inv.Depth)
+	return ctx
 }
 
 func (o traceObserver) InvocationEnd(_ context.Context, inv actions.Invocation, out actions.Outcome) {
-	switch {
-	case out.Aborted:
-		o.t.line(inv.Depth-1, "< %s aborted", inv.Action)
-	case errors.Is(out.Err, actions.ErrFailed):
-		o.t.line(inv.Depth-1, "< %s failed", inv.Action)
-	case out.Err != nil:
-		o.t.line(inv.Depth-1, "< %s rejected", inv.Action)
-	default:
-		o.t.line(inv.Depth-1, "< %s ok: %v", inv.Action, out.Result)
+	if st := out.Status(); st != actions.StatusOK {
+		o.t.line(inv.Depth-1, "< %s %s", inv.Action, st) // aborted, failed, rejected or cancelled
+		return
 	}
+	o.t.line(inv.Depth-1, "< %s ok: %v", inv.Action, out.Result)
 }
