@@ -38,11 +38,12 @@ func (t *tracer) printf(ctx context.Context, format string, args ...any) {
 
 // legendLines say how to read the trace; it starts with them, for a newcomer.
 var legendLines = []string{
-	"Tasks (WT001, WT002) are chats or calls offered to the agent, who accepts, wraps up and completes each.",
-	"Wrap-up is the work after the conversation, before completing; a screen pop opens the customer's CRM record on accept.",
-	`"> X" and "< X" lines come from the demo's own observer as invocation X begins and ends; nested ones are indented.`,
-	`Between them, "[name]" lines come from plugins and "body:" lines from the actions' own bodies.`,
-	`"< X aborted": a before-listener vetoed it; "failed": a stage returned an error or panicked; "rejected": refused before any stage ran.`,
+	"Tasks (WT001, ...) are chats or calls offered to an agent, who accepts, wraps up, completes.",
+	"Wrap-up: the work after the conversation. Screen pop: the customer's CRM record, on accept.",
+	`"> X" / "< X": invocation X begins / ends (the demo's own observer); nested ones indented.`,
+	`"[name]": a plugin speaks; "body:": an action's own body.`,
+	`aborted: a before-listener vetoed it; failed: a stage erred or panicked;`,
+	`rejected: refused before any stage ran (unknown, blocked, pending, closed).`,
 }
 
 // legend prints legendLines and a blank line.
