@@ -542,3 +542,46 @@ func TestStop(t *testing.T) {
 		runtime.KeepAlive(ctx)
 	})
 }
+
+type derivedKey struct{}
+
+// valueObserver returns a context derived from the one it is given, as a
+// tracing observer does.
+type valueObserver struct{}
+
+func (valueObserver) InvocationBegin(ctx context.Context, _ Invocation) context.Context {
+	return context.WithValue(ctx, derivedKey{}, "span")
+}
+func (valueObserver) InvocationEnd(context.Context, Invocation, Outcome) {}
+
+// TestStopMergeCost: merging a stage's context with the registry's stop
+// starts no goroutine, whether the stage's context comes from an observer
+// or a stage derives one from it (synctest fails a bubble that leaves one).
+func TestStopMergeCost(t *testing.T) {
+	for _, observed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("Concurrency: observed=%v: derived stage contexts start no goroutine", observed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var opts []Option
+				if observed {
+					opts = append(opts, WithObserver(valueObserver{}))
+				}
+				r := New(opts...)
+				mustRegister(t, r, "A", func(ctx context.Context, _ any) (any, error) {
+					c, cancel := context.WithTimeout(ctx, time.Hour)
+					defer cancel()
+					select {
+					case <-c.Done():
+						return nil, c.Err()
+					case <-ctx.Done():
+						return nil, ctx.Err()
+					default:
+						return "res", nil
+					}
+				})
+				res, err := r.Call(context.Background(), "A", nil)
+				require.NoError(t, err)
+				assert.Equal(t, "res", res)
+			})
+		})
+	}
+}

@@ -47,6 +47,8 @@ func newNest(ctx context.Context, r *Registry, name string, depth int, f *frame)
 	n := &nest{Context: ctx, inner: ctx, reg: r, name: name, depth: depth, frame: f}
 	if under, ok := ctx.(*nest); ok && under.reg == r {
 		n.inner, n.never = under.inner, under.never
+	} else {
+		n.never = ctx == context.Background() || ctx == context.TODO()
 	}
 	return n
 }
@@ -62,8 +64,12 @@ func (n *nest) Value(key any) any {
 	if key == (nestKey{}) {
 		return n
 	}
-	if n.stoppable.Load() != nil || n.reg.stopping.Load() {
-		return n.merged().Value(key) // context.Cause finds the stop's cause
+	if n.never || n.stoppable.Load() != nil || n.reg.stopping.Load() {
+		// Over Background or TODO, the stop's context answers: its
+		// cancelCtx is what a context derived from this one registers
+		// with (no goroutine of its own), and after the stop
+		// context.Cause finds the stop's cause.
+		return n.merged().Value(key)
 	}
 	return n.inner.Value(key)
 }
