@@ -32,10 +32,13 @@ type instruments struct {
 	nsets atomic.Int64 // entries in sets, at most maxCachedActions
 }
 
-// actionSets are the measurement options of one action name.
+// actionSets are the measurement options of one action name, as the
+// slices the instruments' variadic methods take, so that a measurement
+// allocates none.
 type actionSets struct {
-	action   metric.MeasurementOption              // ActionKey
-	byStatus [numStatuses]metric.MeasurementOption // ActionKey and OutcomeKey
+	action []metric.AddOption                 // ActionKey
+	add    [numStatuses][]metric.AddOption    // ActionKey and OutcomeKey
+	record [numStatuses][]metric.RecordOption // the same set
 }
 
 func newInstruments(mp metric.MeterProvider) *instruments {
@@ -102,17 +105,23 @@ func (in *instruments) setsOf(action string) *actionSets {
 
 func newActionSets(action string) *actionSets {
 	a := ActionKey.String(action)
-	s := &actionSets{action: metric.WithAttributeSet(attribute.NewSet(a))}
+	s := &actionSets{action: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(a))}}
 	for st := range numStatuses {
-		s.byStatus[st] = metric.WithAttributeSet(attribute.NewSet(a, OutcomeKey.String(actions.Status(st).String())))
+		opt := outcomeOption(action, actions.Status(st))
+		s.add[st], s.record[st] = []metric.AddOption{opt}, []metric.RecordOption{opt}
 	}
 	return s
 }
 
+func outcomeOption(action string, st actions.Status) metric.MeasurementOption {
+	return metric.WithAttributeSet(attribute.NewSet(ActionKey.String(action), OutcomeKey.String(st.String())))
+}
+
 // outcome returns the options of action ended with st.
-func (s *actionSets) outcome(action string, st actions.Status) metric.MeasurementOption {
+func (s *actionSets) outcome(action string, st actions.Status) ([]metric.AddOption, []metric.RecordOption) {
 	if int(st) < numStatuses {
-		return s.byStatus[st]
+		return s.add[st], s.record[st]
 	}
-	return metric.WithAttributes(ActionKey.String(action), OutcomeKey.String(st.String()))
+	opt := outcomeOption(action, st) // a status this package does not know yet
+	return []metric.AddOption{opt}, []metric.RecordOption{opt}
 }

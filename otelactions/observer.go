@@ -60,21 +60,22 @@ type spanKey struct{ o *Observer }
 // returns ctx with the span in it, so that the stages' spans and the
 // invocations they make are its children.
 func (o *Observer) InvocationBegin(ctx context.Context, inv actions.Invocation) context.Context {
-	ctx, span := o.tracer.Start(ctx, inv.Action,
-		trace.WithSpanKind(trace.SpanKindInternal),
-		trace.WithTimestamp(inv.Start),
-		trace.WithAttributes(beginAttrs(inv)...))
-	if o.payloads && span.IsRecording() {
-		span.SetAttributes(PayloadKey.String(fmt.Sprintf("%v", inv.Payload)))
+	ctx, span := o.tracer.Start(ctx, inv.Action, internal, trace.WithTimestamp(inv.Start))
+	if span.IsRecording() {
+		o.setBegin(span, inv)
 	}
 	return context.WithValue(ctx, spanKey{o}, span)
 }
 
-// beginAttrs returns the attributes a span starts with, those a sampler may
-// decide on. (The payload is not one: it is formatted only for a span that
-// is recorded.)
-func beginAttrs(inv actions.Invocation) []attribute.KeyValue {
-	attrs := make([]attribute.KeyValue, 0, 4)
+// internal is the kind of every span.
+var internal = trace.WithSpanKind(trace.SpanKindInternal)
+
+// setBegin sets the attributes of the invocation on its span. They are set
+// once the span is started, and only if it is recorded, so that an
+// invocation whose span is not (no SDK, or not sampled) costs none of them;
+// a sampler decides on the span's name, the action's.
+func (o *Observer) setBegin(span trace.Span, inv actions.Invocation) {
+	attrs := make([]attribute.KeyValue, 0, 5)
 	attrs = append(attrs,
 		ActionKey.String(inv.Action),
 		InvocationIDKey.Int64(int64(inv.ID)),
@@ -82,7 +83,10 @@ func beginAttrs(inv actions.Invocation) []attribute.KeyValue {
 	if inv.ParentID != 0 {
 		attrs = append(attrs, ParentIDKey.Int64(int64(inv.ParentID)))
 	}
-	return attrs
+	if o.payloads {
+		attrs = append(attrs, PayloadKey.String(fmt.Sprintf("%v", inv.Payload)))
+	}
+	span.SetAttributes(attrs...)
 }
 
 // InvocationEnd records the invocation's metrics, then sets the outcome on
@@ -91,29 +95,32 @@ func beginAttrs(inv actions.Invocation) []attribute.KeyValue {
 func (o *Observer) InvocationEnd(ctx context.Context, inv actions.Invocation, out actions.Outcome) {
 	st := out.Status()
 	sets := o.metrics.setsOf(inv.Action)
-	o.metrics.invocations.Add(ctx, 1, sets.outcome(inv.Action, st))
-	o.metrics.duration.Record(ctx, out.Duration.Seconds(), sets.outcome(inv.Action, st))
+	add, record := sets.outcome(inv.Action, st)
+	o.metrics.invocations.Add(ctx, 1, add...)
+	o.metrics.duration.Record(ctx, out.Duration.Seconds(), record...)
 	afterErrs := joined(out.AfterErr)
 	if len(afterErrs) > 0 {
-		o.metrics.afterFailures.Add(ctx, int64(len(afterErrs)), sets.action)
+		o.metrics.afterFailures.Add(ctx, int64(len(afterErrs)), sets.action...)
 	}
 
 	span, ok := ctx.Value(spanKey{o}).(trace.Span)
 	if !ok {
 		return
 	}
-	defer span.End(trace.WithTimestamp(inv.Start.Add(out.Duration)))
-	if span.IsRecording() {
-		o.setOutcome(span, st, out, afterErrs)
+	if !span.IsRecording() {
+		span.End()
+		return
 	}
+	defer span.End(trace.WithTimestamp(inv.Start.Add(out.Duration)))
+	o.setOutcome(span, st, out, afterErrs)
 }
 
 // InFlightBegin counts the invocation in flight.
 func (o *Observer) InFlightBegin(ctx context.Context, inv actions.Invocation) {
-	o.metrics.inFlight.Add(ctx, 1, o.metrics.setsOf(inv.Action).action)
+	o.metrics.inFlight.Add(ctx, 1, o.metrics.setsOf(inv.Action).action...)
 }
 
 // InFlightEnd counts the invocation out of flight.
 func (o *Observer) InFlightEnd(ctx context.Context, inv actions.Invocation) {
-	o.metrics.inFlight.Add(ctx, -1, o.metrics.setsOf(inv.Action).action)
+	o.metrics.inFlight.Add(ctx, -1, o.metrics.setsOf(inv.Action).action...)
 }

@@ -14,7 +14,8 @@ import (
 // attributes, the exception events of a failure and of the after-listeners'
 // failures, and its status.
 func (o *Observer) setOutcome(span trace.Span, st actions.Status, out actions.Outcome, afterErrs []error) {
-	attrs := []attribute.KeyValue{OutcomeKey.String(st.String())}
+	attrs := make([]attribute.KeyValue, 0, 8)
+	attrs = append(attrs, OutcomeKey.String(st.String()))
 	if out.Shared {
 		attrs = append(attrs, SharedKey.Bool(true))
 	}
