@@ -34,12 +34,14 @@
 //
 // # Attributes
 //
-// A span starts with [ActionKey] (actions.action), [InvocationIDKey]
+// A span has [ActionKey] (actions.action), [InvocationIDKey]
 // (actions.invocation.id), [DepthKey] (actions.depth) and, for a nested
-// invocation, [ParentIDKey] (actions.invocation.parent_id): what a sampler
-// may decide on. It ends with [OutcomeKey] (actions.outcome): "ok",
-// "aborted", "failed", "rejected" or "cancelled", the [actions.Status] of
-// the outcome; and [SharedKey] (actions.shared) when it shared another's.
+// invocation, [ParentIDKey] (actions.invocation.parent_id), set as it
+// starts; [OutcomeKey] (actions.outcome), "ok", "aborted", "failed",
+// "rejected" or "cancelled", the [actions.Status] of the outcome, set as it
+// ends; and [SharedKey] (actions.shared) when it shared another's outcome.
+// Attributes are set only on a span that is recorded, after the sampler
+// decided: a sampler sees the span's name, which is the action's.
 //
 // For every outcome but ok, error.type is the outcome (the domain's own
 // low-cardinality classification, as the semantic conventions advise) and

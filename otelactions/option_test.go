@@ -81,3 +81,33 @@ func TestNoopProviders(t *testing.T) {
 	assert.Equal(t, 42, res)
 	assert.Equal(t, caller.SpanContext(), seen, "the no-op span carries the caller's span context")
 }
+
+// countingStringer counts how often it is formatted.
+type countingStringer struct{ n *int }
+
+func (c countingStringer) String() string {
+	*c.n++
+	return "formatted"
+}
+
+// A span that is not sampled costs no attributes: the payload is not even
+// formatted; its stages still see its (unsampled) span context.
+func TestSpans_notSampled(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithSampler(sdktrace.NeverSample()))
+	r := actions.New(actions.WithObserver(otelactions.New(otelactions.WithTracerProvider(tp), otelactions.WithPayloads(true))))
+	var seen trace.SpanContext
+	register(t, r, "A", func(ctx context.Context, p any) (any, error) {
+		seen = trace.SpanContextFromContext(ctx)
+		return p, nil
+	})
+	formatted := 0
+
+	_, err := r.Call(context.Background(), "A", countingStringer{&formatted})
+
+	require.NoError(t, err)
+	assert.Zero(t, formatted, "the payload of an unsampled span is not formatted")
+	assert.Empty(t, rec.Ended())
+	assert.True(t, seen.IsValid(), "the stages see the span context")
+	assert.False(t, seen.IsSampled())
+}
