@@ -107,11 +107,15 @@
 // # Cost
 //
 // The observer is only an observer: a registry without it runs no code of
-// this package. With it, each invocation costs a span and four measurements:
-// on OpenTelemetry's no-op providers a few hundred nanoseconds and a few
-// allocations, on the SDK the SDK's own cost (see the README's benchmarks,
-// and bench_test.go to measure them). The attributes set when a span ends,
-// and the payloads, are computed only for a span that is recorded (sampled).
+// this package. With it, one invocation of an action with a before-listener
+// and an after-listener (Registry.Call, context.Background), measured on a
+// 2-core server, costs: about 0.9 µs and 2 allocations for the library's own
+// observation, whatever the observer; about 0.65 µs and 5 allocations more
+// for otelactions on OpenTelemetry's no-op providers; and about 7.5 µs and
+// 13 allocations more on the SDK, every span sampled (see the README and
+// BenchmarkObserver). The attributes, the payload and the result are
+// computed only for a span that is recorded (sampled); a measurement builds
+// no attribute set.
 //
 // # Concurrency
 //
