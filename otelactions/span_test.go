@@ -194,6 +194,20 @@ func TestSpans_outcomes(t *testing.T) {
 			absent:  []attribute.Key{otelactions.ListenerKey, otelactions.AbortReasonKey},
 		},
 		{
+			name: "aborted_in_concurrent_phase_wins_over_failure",
+			setup: func(t *testing.T, r *actions.Registry) {
+				register(t, r, "A", ok, actions.Concurrent(true))
+				r.AddListener("beforeA", func(context.Context, any) error { return errCRMDown }, actions.Named("lookup"))
+				r.AddListener("beforeA", func(context.Context, any) error { return actions.Abort(errDeclined) }, actions.Named("confirm"))
+			},
+			outcome: actions.StatusAborted,
+			attrs: map[attribute.Key]string{
+				otelactions.StageKey:       "before phase",
+				otelactions.ListenerKey:    "confirm",
+				otelactions.AbortReasonKey: "agent declined",
+			},
+		},
+		{
 			name: "failed_in_body",
 			setup: func(t *testing.T, r *actions.Registry) {
 				register(t, r, "A", func(context.Context, any) (any, error) { return nil, errCRMDown })

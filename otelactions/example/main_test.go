@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,6 +15,13 @@ func TestRun(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, run(&buf))
 	assert.Equal(t, wantTree, buf.String())
+}
+
+// The README shows the tree as the program prints it.
+func TestREADME(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	assert.Contains(t, string(readme), "```\n"+wantTree+"```\n")
 }
 
 const wantTree = `contact-centre shift
