@@ -74,11 +74,10 @@ func TestNew_reportsLeakedInvocations(t *testing.T) {
 			register(t, reg, "ChargeCard", block.Body)
 			register(t, reg, "CreateOrder", func(ctx context.Context, p any) (any, error) { return reg.Call(ctx, "ChargeCard", p) })
 			register(t, reg, "Quick", actionstest.Returns(nil).Body)
-			calls = append(calls,
-				reg.InvokeAction(context.Background(), "CreateOrder", 1),
-				reg.InvokeAction(context.Background(), "ChargeCard", 2),
-				reg.InvokeAction(context.Background(), "Quick", 3))
-			synctest.Wait()
+			for i, name := range []string{"CreateOrder", "ChargeCard", "Quick"} {
+				calls = append(calls, reg.InvokeAction(context.Background(), name, i))
+				synctest.Wait() // one after the other: the message lists them in the order they began
+			}
 		})
 		assert.Equal(t, 5*time.Second, time.Since(start), "the graceful wait is bounded; the stop is immediate")
 		assert.Equal(t, []string{"actionstest: leaked invocations: CreateOrder, ChargeCard (2) still in flight 5s after the test ended; " +
