@@ -14,13 +14,6 @@ import (
 	"github.com/go-actions/actions/actionstest"
 )
 
-// register registers body under name on reg, failing t on error.
-func register(t testing.TB, reg *actions.Registry, name string, body actions.Body, opts ...actions.ActionOption) {
-	t.Helper()
-	_, err := reg.RegisterAction(name, body, opts...)
-	require.NoError(t, err)
-}
-
 func TestNew_aTestThatLeavesNothingBehindPasses(t *testing.T) {
 	ft := runTest(func(t testing.TB) {
 		reg := actionstest.New(t)
@@ -48,7 +41,9 @@ func TestNew_closesTheRegistryWhenTheTestEnds(t *testing.T) {
 
 func TestNew_appliesTheTestsOptions(t *testing.T) {
 	var seen []string
-	spy := observerFunc(func(inv actions.Invocation, out actions.Outcome) { seen = append(seen, inv.Action+" "+out.Status().String()) })
+	spy := observerFunc(func(inv actions.Invocation, out actions.Outcome) {
+		seen = append(seen, inv.Action+" "+out.Status().String())
+	})
 	ft := runTest(func(t testing.TB) {
 		reg := actionstest.New(t, actions.WithMaxDepth(1), actions.WithObserver(spy))
 		register(t, reg, "Inner", actionstest.Returns(nil).Body)
