@@ -5,15 +5,15 @@
 // order; and fakes for bodies and listeners.
 //
 //	func TestConfirmAborts(t *testing.T) {
-//		reg := actionstest.New(t)
+//		reg := actionstest.New(t) // checked and closed when the test ends
 //		rec := actionstest.Record(reg)
 //		reg.RegisterAction("AcceptTask", rec.Body("body", nil))
 //		reg.AddListener("beforeAcceptTask", rec.Listener("confirm", actionstest.Aborts(nil).Listener))
 //
 //		reg.Call(t.Context(), "AcceptTask", "WT1")
 //
-//		rec.AssertSteps(t, "confirm")
-//		rec.AssertInvocations(t, "AcceptTask aborted")
+//		rec.AssertSteps(t, "confirm")                  // else: want confirm; got confirm, body
+//		rec.AssertInvocations(t, "AcceptTask aborted") // nested invocations are indented
 //	}
 //
 // The package imports the standard library and actions only. It reports
