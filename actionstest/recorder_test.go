@@ -153,6 +153,25 @@ func TestRecorder_steps(t *testing.T) {
 	}, ft.Errors())
 }
 
+// Listener and Body record the step before they run what they wrap: a
+// step that blocks is already in the order.
+func TestRecorder_recordsTheStepBeforeRunning(t *testing.T) {
+	reg := actionstest.New(t)
+	rec := actionstest.Record(reg)
+	var seen [][]string
+	register(t, reg, "A", rec.Body("body", func(context.Context, any) (any, error) {
+		seen = append(seen, rec.Steps())
+		return nil, nil
+	}))
+	reg.AddListener("beforeA", rec.Listener("before", func(context.Context, any) error {
+		seen = append(seen, rec.Steps())
+		return nil
+	}))
+	_, err := reg.Call(t.Context(), "A", nil)
+	require.NoError(t, err)
+	assert.Equal(t, [][]string{{"before"}, {"before", "body"}}, seen)
+}
+
 func TestRecorder_AssertSteps_noneRecorded(t *testing.T) {
 	ft := runTest(func(t testing.TB) {
 		actionstest.Record(actionstest.New(t)).AssertSteps(t, "body")

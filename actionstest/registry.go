@@ -21,9 +21,8 @@ const closeTimeout = 5 * time.Second
 var recorders sync.Map // *actions.Registry -> *Recorder
 
 // New returns a registry for the test t, configured by opts, with a
-// [Recorder] installed: [Record] returns it. t is used for the cleanup only,
-// not during the test, so New may be called from any goroutine that could
-// call t.Cleanup.
+// [Recorder] installed: [Record] returns it. Every invocation is observed,
+// so it costs an ID and a record more than on a registry without observer.
 //
 // When the test ends, its cleanup closes the registry and waits for the
 // invocations in flight, at most 5 seconds. If some are still running then,
