@@ -40,8 +40,8 @@ func list(steps []string) string {
 //	got:
 //		CreateOrder failed
 //
-// A nested invocation's line is indented by its depth: "  ChargeCard
-// aborted" was invoked by a stage of the invocation above it.
+// A line is indented two spaces per level of nesting: above, ChargeCard
+// was invoked by a stage of CreateOrder.
 func (r *Recorder) AssertInvocations(t testing.TB, want ...string) bool {
 	t.Helper()
 	invs := r.Invocations()

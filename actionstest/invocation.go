@@ -18,9 +18,9 @@ type Invocation struct {
 
 // String describes the invocation in one line, indented two spaces per
 // level of nesting below the top: its action and its status (see
-// [actions.Status]), or "running" before it ended. For example
-// "CreateOrder ok", or "  ChargeCard aborted" for an invocation nested in
-// another. [Recorder.AssertInvocations] compares these lines.
+// [actions.Status]), or "running" before it ended: "CreateOrder ok", say,
+// and for an invocation nested in it "ChargeCard aborted" after two spaces.
+// [Recorder.AssertInvocations] compares these lines.
 func (inv Invocation) String() string {
 	status := "running"
 	if inv.Ended {
