@@ -277,6 +277,18 @@
 // order, its replacements, blocks and invocations in flight. Both read the
 // snapshots without a lock, one name after another.
 //
+// # Testing
+//
+// Package [github.com/go-actions/actions/actionstest] does, once, what every
+// test of code built on actions does, with plain testing. Its New returns a
+// registry for one test which, when the test ends, fails it if an
+// invocation is still in flight (naming the actions, then stopping them) or
+// if an error the test did not expect reached the error handler. Its
+// Recorder tells which invocations ran, nested how and ending with which
+// [Status], and which listeners and bodies ran in which order, with
+// assertions that show what was wanted and what ran. Its fakes stand in for
+// bodies and listeners that return, abort, fail, or block until released.
+//
 // # Differences from Flex
 //
 //   - Registering a name twice fails with [ErrAlreadyRegistered]; Flex overwrites

@@ -104,21 +104,6 @@ func TestListener(t *testing.T) {
 		setupPanicMessage(t, "AddListener with a nil listener", func() { New().AddListener("beforeA", nil) })
 	})
 
-	t.Run("Listeners listening before registration", func(t *testing.T) {
-		var rec recorder
-		r := New()
-		r.AddListener("beforeA", rec.listen("before", nil))
-		r.AddListener("afterA", rec.listen("after", nil))
-		_, err := r.Call(ctx, "A", nil)
-		require.ErrorIs(t, err, ErrActionNotFound)
-		require.Empty(t, rec.trace())
-
-		mustRegister(t, r, "A", rec.body("body", nil))
-		_, err = r.Call(ctx, "A", nil)
-		require.NoError(t, err)
-		assert.Equal(t, "before body after", rec.trace())
-	})
-
 	t.Run("Listeners typed helpers listen too", func(t *testing.T) {
 		type task struct{ sid string }
 		var rec recorder
@@ -185,120 +170,6 @@ func TestListener(t *testing.T) {
 				assert.Empty(t, r.Listeners(ph.event))
 				assert.Len(t, r.Listeners(other), 1)
 			})
-		}
-	})
-
-	t.Run("Listeners handle works before registration", func(t *testing.T) {
-		var rec recorder
-		r := New()
-		remove := r.AddListener("beforeA", rec.listen("L", nil))
-		assert.True(t, remove())
-		assert.False(t, remove())
-		mustRegister(t, r, "A", rec.body("body", nil))
-		_, err := r.Call(ctx, "A", nil)
-		require.NoError(t, err)
-		assert.Equal(t, "body", rec.trace())
-	})
-
-	t.Run("Listeners RemoveAllListeners", func(t *testing.T) {
-		var rec recorder
-		r := New()
-		mustRegister(t, r, "A", rec.body("A", nil))
-		mustRegister(t, r, "B", rec.body("B", nil))
-		handle := r.AddListener("beforeA", rec.listen("a1", nil))
-		r.AddListener("beforeA", rec.listen("a2", nil), Priority(3))
-		r.AddListener("beforeA", rec.listen("a3", nil), Once())
-		r.AddListener("afterA", rec.listen("afterA", nil))
-		r.AddListener("beforeB", rec.listen("beforeB", nil))
-
-		assert.Equal(t, 3, r.RemoveAllListeners("beforeA"))
-		assert.Empty(t, r.Listeners("beforeA"))
-		assert.False(t, handle(), "a handle of a listener removed by RemoveAllListeners removes nothing")
-		assert.Equal(t, 0, r.RemoveAllListeners("beforeA"))
-		assert.Equal(t, 0, r.RemoveAllListeners("beforeNeverSeen"))
-
-		_, err := r.Call(ctx, "A", nil)
-		require.NoError(t, err)
-		_, err = r.Call(ctx, "B", nil)
-		require.NoError(t, err)
-		assert.Equal(t, "A afterA beforeB B", rec.trace())
-
-		// Listening again after removing all works.
-		r.AddListener("beforeA", rec.listen("again", nil))
-		rec = recorder{}
-		_, err = r.Call(ctx, "A", nil)
-		require.NoError(t, err)
-		assert.Equal(t, "again A afterA", rec.trace())
-	})
-
-	t.Run("Listeners registration order", func(t *testing.T) {
-		for _, ph := range lsPhases {
-			t.Run(ph.name, func(t *testing.T) {
-				var rec recorder
-				r := New()
-				mustRegister(t, r, "A", func(context.Context, any) (any, error) { return nil, nil })
-				for i := range 8 {
-					r.AddListener(ph.event, rec.listen(fmt.Sprint(i), nil))
-				}
-				_, err := r.Call(ctx, "A", nil)
-				require.NoError(t, err)
-				assert.Equal(t, "0 1 2 3 4 5 6 7", rec.trace())
-			})
-		}
-	})
-
-	t.Run("Listeners priority, higher first, stable ties, inspectable", func(t *testing.T) {
-		type add struct {
-			name     string
-			priority *int // nil: no Priority option, the default
-			once     bool
-		}
-		p := func(n int) *int { return &n }
-		cases := []struct {
-			name string
-			adds []add
-			want string
-		}{
-			{"default keeps order", []add{{"a", nil, false}, {"b", nil, false}, {"c", nil, false}}, "a b c"},
-			{"higher first", []add{{"low", p(1), false}, {"high", p(9), false}, {"mid", p(5), false}}, "high mid low"},
-			{"default is zero", []add{{"neg", p(-1), false}, {"def", nil, false}, {"pos", p(1), false}, {"zero", p(0), false}}, "pos def zero neg"},
-			{"ties keep registration order", []add{{"a", p(0), false}, {"b", p(5), false}, {"c", p(0), true}, {"d", p(-1), false}, {"e", p(5), false}, {"f", p(5), false}}, "b e f a c d"},
-		}
-		for _, c := range cases {
-			for _, ph := range lsPhases {
-				t.Run(c.name+"/"+ph.name, func(t *testing.T) {
-					var rec recorder
-					r := New()
-					mustRegister(t, r, "A", func(context.Context, any) (any, error) { return nil, nil })
-					var wantInfo []ListenerInfo
-					for _, a := range c.adds {
-						opts := []ListenerOption{Named(a.name)}
-						if a.priority != nil {
-							opts = append(opts, Priority(*a.priority))
-						}
-						if a.once {
-							opts = append(opts, Once())
-						}
-						r.AddListener(ph.event, rec.listen(a.name, nil), opts...)
-					}
-					byName := map[string]add{}
-					for _, a := range c.adds {
-						byName[a.name] = a
-					}
-					for name := range strings.FieldsSeq(c.want) {
-						a := byName[name]
-						info := ListenerInfo{Name: name, Once: a.once}
-						if a.priority != nil {
-							info.Priority = *a.priority
-						}
-						wantInfo = append(wantInfo, info)
-					}
-					assert.Equal(t, wantInfo, r.Listeners(ph.event), "Listeners reports the effective order")
-					_, err := r.Call(ctx, "A", nil)
-					require.NoError(t, err)
-					assert.Equal(t, c.want, rec.trace(), "listeners run in the reported order")
-				})
-			}
 		}
 	})
 
@@ -438,55 +309,6 @@ func TestListener(t *testing.T) {
 		assert.Zero(t, violations.Load(), "a phase that started after the removal returned ran the listener")
 	})
 
-	t.Run("Listeners sequential by default", func(t *testing.T) {
-		modes := []struct {
-			name string
-			reg  []Option
-			act  []ActionOption
-		}{
-			{"default", nil, nil},
-			{"Concurrent(false) overrides WithConcurrentPhases", []Option{WithConcurrentPhases()}, []ActionOption{Concurrent(false)}},
-		}
-		for _, m := range modes {
-			for _, ph := range lsPhases {
-				t.Run(m.name+"/"+ph.name, func(t *testing.T) {
-					synctest.Test(t, func(t *testing.T) {
-						var rec recorder
-						r := New(m.reg...)
-						mustRegister(t, r, "A", rec.body("body", nil), m.act...)
-						release := make(chan struct{})
-						r.AddListener(ph.event, func(context.Context, any) error {
-							rec.add("1start")
-							<-release
-							rec.add("1end")
-							return nil
-						})
-						r.AddListener(ph.event, rec.listen("2", nil))
-						r.AddListener(ph.event, rec.listen("3", nil))
-						fut := r.InvokeAction(t.Context(), "A", nil)
-						synctest.Wait()
-						// Listener 1 is blocked: a sequential phase has started
-						// no other listener.
-						if ph.after {
-							assert.Equal(t, "body 1start", rec.trace())
-						} else {
-							assert.Equal(t, "1start", rec.trace())
-						}
-						close(release)
-						_, err, ok := awaitFuture(t, fut)
-						require.True(t, ok)
-						require.NoError(t, err)
-						if ph.after {
-							assert.Equal(t, "body 1start 1end 2 3", rec.trace())
-						} else {
-							assert.Equal(t, "1start 1end 2 3 body", rec.trace())
-						}
-					})
-				})
-			}
-		}
-	})
-
 	t.Run("Listeners concurrent phases start every listener together", func(t *testing.T) {
 		for _, m := range concurrentModes {
 			for _, ph := range lsPhases {
@@ -522,44 +344,6 @@ func TestListener(t *testing.T) {
 							assert.Equal(t, "body "+met, rec.trace())
 						} else {
 							assert.Equal(t, met+" body", rec.trace())
-						}
-					})
-				})
-			}
-		}
-	})
-
-	t.Run("Listeners concurrent phases wait for every listener", func(t *testing.T) {
-		for _, m := range concurrentModes {
-			for _, ph := range lsPhases {
-				t.Run(m.name+"/"+ph.name, func(t *testing.T) {
-					synctest.Test(t, func(t *testing.T) {
-						var rec recorder
-						r := New(m.reg...)
-						mustRegister(t, r, "A", rec.body("body", nil), m.act...)
-						release := make(chan struct{})
-						r.AddListener(ph.event, func(context.Context, any) error {
-							<-release
-							rec.add("slow")
-							return nil
-						})
-						r.AddListener(ph.event, rec.listen("fast", nil))
-						fut := r.InvokeAction(t.Context(), "A", nil)
-						synctest.Wait()
-						assert.False(t, isDone(fut), "the invocation completed while a listener was still running")
-						if ph.after {
-							assert.Equal(t, "body fast", rec.trace())
-						} else {
-							assert.Equal(t, "fast", rec.trace(), "the body must wait for the whole before phase")
-						}
-						close(release)
-						_, err, ok := awaitFuture(t, fut)
-						require.True(t, ok)
-						require.NoError(t, err)
-						if ph.after {
-							assert.Equal(t, "body fast slow", rec.trace())
-						} else {
-							assert.Equal(t, "fast slow body", rec.trace())
 						}
 					})
 				})

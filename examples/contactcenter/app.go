@@ -27,10 +27,12 @@ type app struct {
 }
 
 // newApp returns an app that prints its trace to out, with the built-in
-// actions registered and no plugin installed.
-func newApp(out io.Writer) (*app, error) {
+// actions registered and no plugin installed. newRegistry makes its
+// registry with the app's options: actions.New, or in a test
+// actionstest.New, which adds the test's checks.
+func newApp(out io.Writer, newRegistry func(...actions.Option) *actions.Registry) (*app, error) {
 	t := &tracer{w: out}
-	reg := actions.New(
+	reg := newRegistry(
 		actions.WithObserver(traceObserver{t}),
 		// After-listener errors do not change an invocation's outcome; show
 		// them in the trace instead of the default log, inside the

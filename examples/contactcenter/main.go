@@ -26,6 +26,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"sync"
+
+	"github.com/go-actions/actions"
 )
 
 func main() {
@@ -43,7 +45,7 @@ func run(w io.Writer) error {
 	srv := httptest.NewServer(crm)
 	defer srv.Close()
 
-	a, err := newApp(w)
+	a, err := newApp(w, actions.New)
 	if err != nil {
 		return err
 	}

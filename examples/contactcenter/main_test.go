@@ -12,12 +12,25 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-actions/actions"
+	"github.com/go-actions/actions/actionstest"
 )
 
 func TestRun(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, run(&buf))
 	assert.Equal(t, wantTrace, buf.String())
+}
+
+// newTestApp is newApp with a test's registry (actionstest.New): when the
+// test ends, it fails if an invocation is still in flight, or if an error
+// reached the error handler that the test did not allow. The app's own
+// error handler still prints to the trace; the recorder
+// (actionstest.Record(a.reg)) still sees the after-listeners' failures.
+func newTestApp(t *testing.T, out *bytes.Buffer) *app {
+	t.Helper()
+	a, err := newApp(out, func(opts ...actions.Option) *actions.Registry { return actionstest.New(t, opts...) })
+	require.NoError(t, err)
+	return a
 }
 
 // testApp is the app of run, with every plugin installed, a prompt that
@@ -27,8 +40,7 @@ func testApp(t *testing.T, crm http.Handler, answers ...bool) (*app, *bytes.Buff
 	srv := httptest.NewServer(crm)
 	t.Cleanup(srv.Close)
 	var buf bytes.Buffer
-	a, err := newApp(&buf)
-	require.NoError(t, err)
+	a := newTestApp(t, &buf)
 	require.NoError(t, a.install(demoPlugins(srv, scripted(answers...))...))
 	return a, &buf
 }
@@ -41,14 +53,13 @@ func TestInstall_checkFailsStartupOnMisspeltAction(t *testing.T) {
 	srv := httptest.NewServer(&CRM{})
 	t.Cleanup(srv.Close)
 	var buf bytes.Buffer
-	a, err := newApp(&buf)
-	require.NoError(t, err)
+	a := newTestApp(t, &buf)
 	misspelt := plugin{name: "audit", init: func(a *app, _ logf) error {
 		a.reg.AddListener("afterCompleteTsk", func(context.Context, any) error { return nil }, actions.Named("audit"))
 		return nil
 	}}
 
-	err = a.install(append(demoPlugins(srv, scripted()), misspelt)...)
+	err := a.install(append(demoPlugins(srv, scripted()), misspelt)...)
 
 	require.Error(t, err)
 	assert.EqualError(t, err, `actions: afterCompleteTsk: listener "audit" on no action CompleteTsk; did you mean CompleteTask?`)
@@ -91,7 +102,7 @@ func TestAcceptTask(t *testing.T) {
 			accepted := bytes.Contains(trace.Bytes(), []byte("[accept-notifier] WT001 accepted"))
 			popped := index(a, "screen pop Ada")
 			if !tt.aborted {
-				require.NoError(t, err)
+				actionstest.Record(a.reg).AssertInvocations(t, "AcceptTask ok")
 				assert.Equal(t, Assigned, status)
 				assert.True(t, accepted, "afterAcceptTask ran")
 				// Use case 4: the replacement's own logic, then the original.
@@ -99,8 +110,7 @@ func TestAcceptTask(t *testing.T) {
 				assert.Less(t, popped, index(a, "WT001 reserved -> assigned"))
 				return
 			}
-			require.Error(t, err)
-			assert.ErrorIs(t, err, actions.ErrAborted)
+			actionstest.Record(a.reg).AssertInvocations(t, "AcceptTask aborted")
 			assert.ErrorIs(t, err, ErrDeclined, "the reason is reachable")
 			var e *actions.Error
 			require.ErrorAs(t, err, &e)
@@ -119,24 +129,25 @@ func TestAcceptTask_promptErrorFails(t *testing.T) {
 	a, _ := testApp(t, &CRM{}) // no scripted answers: the prompt fails
 	task := a.world.Offer("WT001", Chat, "Ada", "hello")
 
-	_, err := a.acceptTask.Call(context.Background(), task)
+	_, _ = a.acceptTask.Call(context.Background(), task)
 
-	require.Error(t, err)
-	assert.ErrorIs(t, err, actions.ErrFailed)
-	assert.NotErrorIs(t, err, actions.ErrAborted)
+	actionstest.Record(a.reg).AssertInvocations(t, "AcceptTask failed")
 	assert.Equal(t, Reserved, a.world.Status(task))
 }
 
-// Use case 6: a chat is said goodbye to before its wrap-up; a call is not.
+// Use case 6: a chat is said goodbye to, through a SendMessage nested in
+// WrapupTask, before its original wrap-up; a call is not.
 func TestWrapupTask(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name    string
 		channel Channel
-		goodbye bool
+		want    []string // the invocations
 	}{
-		{name: "Lifecycle_chat_sends_closing_message_before_original", channel: Chat, goodbye: true},
-		{name: "Replacing_voice_goes_straight_to_original", channel: Voice},
+		{name: "Lifecycle_chat_sends_closing_message_before_original", channel: Chat,
+			want: []string{"AcceptTask ok", "WrapupTask ok", "  SendMessage ok"}},
+		{name: "Replacing_voice_goes_straight_to_original", channel: Voice,
+			want: []string{"AcceptTask ok", "WrapupTask ok"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,20 +160,15 @@ func TestWrapupTask(t *testing.T) {
 
 			require.NoError(t, err)
 			assert.Equal(t, Wrapping, status)
+			actionstest.Record(a.reg).AssertInvocations(t, tt.want...)
 			wrapped := index(a, "WT001 assigned -> wrapping")
 			require.NotEqual(t, -1, wrapped, "the original WrapupTask ran")
-			goodbye := index(a, task.Conversation+" agent: "+ClosingMessage)
-			if !tt.goodbye {
-				for _, e := range a.world.Events() {
-					assert.NotContains(t, e, "agent:", "no message sent")
-				}
+			if tt.channel != Chat {
 				return
 			}
+			goodbye := index(a, task.Conversation+" agent: "+ClosingMessage)
 			require.NotEqual(t, -1, goodbye, "closing message sent")
 			assert.Less(t, goodbye, wrapped, "closing message before the original wrap-up")
-			msgs := a.world.Messages(task.Conversation)
-			require.Len(t, msgs, 2)
-			assert.Equal(t, ClosingMessage, msgs[1].Body)
 		})
 	}
 }
@@ -171,22 +177,21 @@ func TestWrapupTask(t *testing.T) {
 // goes to the error handler and does not undo the completion.
 func TestCompleteTask_MyAction(t *testing.T) {
 	ctx := context.Background()
-	complete := func(t *testing.T, crm http.Handler) (*app, *bytes.Buffer, error) {
+	complete := func(t *testing.T, crm http.Handler) (*actionstest.Recorder, *bytes.Buffer) {
 		a, trace := testApp(t, crm, true)
 		task := a.world.Offer("WT001", Chat, "Ada", "hello")
-		for _, h := range []actions.Action[*Task, Status]{a.acceptTask, a.wrapupTask} {
+		for _, h := range []actions.Action[*Task, Status]{a.acceptTask, a.wrapupTask, a.completeTask} {
 			_, err := h.Call(ctx, task)
 			require.NoError(t, err)
 		}
-		_, err := a.completeTask.Call(ctx, task)
 		require.Equal(t, Completed, a.world.Status(task))
-		return a, trace, err
+		return actionstest.Record(a.reg), trace
 	}
 
 	t.Run("Lifecycle_request_reaches_server", func(t *testing.T) {
 		crm := &CRM{}
-		_, trace, err := complete(t, crm)
-		require.NoError(t, err)
+		rec, trace := complete(t, crm)
+		rec.AssertInvocations(t, "AcceptTask ok", "WrapupTask ok", "  SendMessage ok", "CompleteTask ok", "  MyAction ok")
 		assert.Equal(t, []Interaction{{Task: "WT001", Channel: Chat, Customer: "Ada"}}, crm.Received())
 		assert.Contains(t, trace.String(), "[crm-sync] the CRM logged WT001 as INT-1")
 	})
@@ -194,13 +199,15 @@ func TestCompleteTask_MyAction(t *testing.T) {
 		down := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 		})
-		_, trace, err := complete(t, down)
-		require.NoError(t, err, "CompleteTask stands")
-		// The error handler's line is inside the invocation whose context
-		// it received: indented as CompleteTask's stages, before its end.
-		assert.Contains(t, trace.String(), `  [crm-sync] WT001 is complete: logging it in the CRM
-  > MyAction for WT001
-  < MyAction failed
+		rec, trace := complete(t, down)
+		rec.AllowHandledErrors()
+		rec.AssertInvocations(t, "AcceptTask ok", "WrapupTask ok", "  SendMessage ok", "CompleteTask ok", "  MyAction failed")
+		require.Len(t, rec.HandledErrors(), 1)
+		assert.EqualError(t, rec.HandledErrors()[0], `actions: CompleteTask: after-listener "crm-sync" failed: MyAction: action failed in body: crm: 503 Service Unavailable`)
+		// The app's error handler prints its line inside the invocation
+		// whose context it received: indented as CompleteTask's stages,
+		// before its end.
+		assert.Contains(t, trace.String(), `  < MyAction failed
   ! actions: CompleteTask: after-listener "crm-sync" failed: MyAction: action failed in body: crm: 503 Service Unavailable
 < CompleteTask ok: completed
 `)
@@ -228,6 +235,7 @@ func TestInterop(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Assigned, res, "a typed body's result through the untyped API")
 	assert.Contains(t, trace.String(), "[screen-pop]", "the typed replacement ran")
+	actionstest.Record(a.reg).AssertInvocations(t, "AcceptTask rejected", "AcceptTask failed", "AcceptTask ok")
 }
 
 const wantTrace = `Tasks (WT001, ...) are chats or calls offered to an agent, who accepts, wraps up, completes.
