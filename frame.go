@@ -176,3 +176,12 @@ func (f *frame) endInFlight() {
 // enter records the stage whose user code the invocation's goroutine runs
 // next, for the error of a Goexit in it (see goexited).
 func (f *frame) enter(stage Stage) { f.stage, f.listener = stage, nil }
+
+// ctxDone reports whether the invocation's context is done: at once for a
+// context over Background or TODO while the registry is not stopping.
+func (f *frame) ctxDone() bool {
+	if f.ctx.never && !f.reg.stopping.Load() {
+		return false
+	}
+	return f.ctx.doneSlow()
+}

@@ -199,7 +199,9 @@ func (f *frame) run(payload any, e *entry, s *snapshot) (any, error) {
 		return nil, err
 	}
 	f.res, f.inAfter = res, true
-	f.after(act, payload) // step 9
+	if list := f.ent.snap.Load().after; len(list) > 0 { // step 9
+		f.after(act, list, payload)
+	}
 	return res, nil
 }
 
@@ -207,7 +209,7 @@ func (f *frame) run(payload any, e *entry, s *snapshot) (any, error) {
 // before anything runs; then the action, looked up by invoke, whose body is
 // the one that runs.
 func (f *frame) find(s *snapshot) (*action, error) {
-	if f.ctx.done() {
+	if f.ctxDone() {
 		return nil, stopped(f.name, StageNone, context.Cause(f.ctx))
 	}
 	if limit := f.reg.maxDepth(); f.depth > limit {

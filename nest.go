@@ -88,10 +88,17 @@ func (n *nest) Deadline() (deadline time.Time, ok bool) { return n.inner.Deadlin
 // done reports whether the nest's context is done, without asking inner when
 // it never can be.
 func (n *nest) done() bool {
+	if n.never && !n.reg.stopping.Load() {
+		return false // the common case, inlined
+	}
+	return n.doneSlow()
+}
+
+func (n *nest) doneSlow() bool {
 	if n.reg.stopping.Load() {
 		return n.Err() != nil
 	}
-	return !n.never && n.inner.Err() != nil
+	return n.inner.Err() != nil
 }
 
 // merged returns inner merged with the registry's stop: for a nest over

@@ -9,7 +9,7 @@ import (
 // before is steps 6 and 7: the before-listeners registered when the phase
 // starts; the abort or failure of one stops the invocation.
 func (f *frame) before(act *action, payload any) error {
-	if f.ctx.done() {
+	if f.ctxDone() {
 		return stopped(f.name, StageBefore, context.Cause(f.ctx))
 	}
 	if list := f.ent.snap.Load().before; len(list) > 0 {
@@ -18,12 +18,11 @@ func (f *frame) before(act *action, payload any) error {
 	return nil
 }
 
-// after is step 9: the after-listeners registered when the phase starts.
-// Their failures go to the error handler (in settle); the result stands.
-func (f *frame) after(act *action, payload any) {
-	if list := f.ent.snap.Load().after; len(list) > 0 {
-		f.phase(list, payload, true, act.concurrent)
-	}
+// after is step 9: list, the after-listeners registered when the phase
+// starts. Their failures go to the error handler (in settle); the result
+// stands.
+func (f *frame) after(act *action, list []*listener, payload any) {
+	f.phase(list, payload, true, act.concurrent)
 }
 
 // phase runs one phase's snapshot of listeners. For the before phase it

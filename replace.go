@@ -73,7 +73,7 @@ func runLayer(ctx context.Context, stack []*replacement, i int, body Body, paylo
 // body is step 8: the top of the replacement stack as it is now, over the
 // body found at step 1. Its error or panic fails the invocation.
 func (f *frame) body(act *action, payload any) (any, error) {
-	if f.ctx.done() {
+	if f.ctxDone() {
 		return nil, stopped(f.name, StageBody, context.Cause(f.ctx))
 	}
 	res, err := f.callBody(f.ent.snap.Load().replacements, act.body, payload)
