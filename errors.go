@@ -257,10 +257,19 @@ func Abort(reason error) error { return &abortError{reason: reason} }
 // aborted) is not.
 func isAbort(err error) bool { return kindOf(err) == ErrAborted }
 
-// kindOf returns the kind of an invocation's error, or of the first error of
-// a concurrent phase's joined errors, without walking into what it wraps.
+// ErrorOf returns the [*Error] an invocation ended with: err itself, or the
+// first of a concurrent phase's joined errors (the abort or failure that
+// stopped the phase); nil when err is nil or not the library's. Unlike
+// [errors.As], it does not walk into what user code returned, so it is safe
+// and cheap on any invocation's error: what [StatusOf] and [ErrorAttrs] read.
+func ErrorOf(err error) *Error {
+	e, _ := firstError(err).(*Error)
+	return e
+}
+
+// kindOf returns the kind of an invocation's error (see ErrorOf).
 func kindOf(err error) error {
-	if e, ok := firstError(err).(*Error); ok {
+	if e := ErrorOf(err); e != nil {
 		return e.Kind
 	}
 	return nil

@@ -1291,3 +1291,22 @@ func ExampleRegistry_Stop() {
 	// <nil>
 	// cancelled true
 }
+
+// ErrorOf reads an invocation's own error, even from a concurrent phase's
+// joined errors, without walking into what user code returned.
+func ExampleErrorOf() {
+	reg := actions.New()
+	must(reg.RegisterAction("AcceptTask", echo("accepted"), actions.Concurrent(true)))
+	reg.AddListener("beforeAcceptTask", func(context.Context, any) error { return errors.New("crm down") }, actions.Named("crm"))
+	reg.AddListener("beforeAcceptTask", func(ctx context.Context, _ any) error {
+		<-ctx.Done() // stops early: the other listener's failure cancelled the phase
+		return ctx.Err()
+	})
+	_, err := reg.Call(context.Background(), "AcceptTask", "WT1")
+	e := actions.ErrorOf(err)
+	fmt.Println(e.Stage, e.Listener, actions.StatusOf(err))
+	fmt.Println(actions.ErrorOf(errors.New("not the library's")) == nil)
+	// Output:
+	// before phase crm failed
+	// true
+}

@@ -81,7 +81,7 @@ func invAttrs(inv Invocation) []slog.Attr {
 // reads messages with fmt, which contains a panicking Error method.
 func ErrorAttrs(err error) []slog.Attr {
 	attrs := []slog.Attr{slog.String("status", StatusOf(err).String())}
-	if e, ok := firstError(err).(*Error); ok {
+	if e := ErrorOf(err); e != nil {
 		if e.Stage != StageNone {
 			attrs = append(attrs, slog.String("stage", e.Stage.String()))
 		}

@@ -41,19 +41,18 @@ func StatusOf(err error) Status {
 	if err == nil {
 		return StatusOK
 	}
-	switch e := firstError(err).(type) {
-	case *Error:
-		switch e.Kind {
-		case ErrAborted:
-			return StatusAborted
-		case ErrFailed:
-			return StatusFailed
-		case nil:
-			return StatusCancelled
-		}
-		return StatusRejected
+	e := ErrorOf(err)
+	switch {
+	case e == nil:
+		return StatusFailed
+	case e.Kind == ErrAborted:
+		return StatusAborted
+	case e.Kind == ErrFailed:
+		return StatusFailed
+	case e.Kind == nil:
+		return StatusCancelled
 	}
-	return StatusFailed
+	return StatusRejected
 }
 
 // Status returns the status of the outcome's error (see [StatusOf]).

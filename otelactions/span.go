@@ -100,13 +100,7 @@ func addException(span trace.Span, e *actions.Error, err error, msg string) {
 // error, is or leads with (a concurrent phase joins its listeners' errors),
 // nil if the library did not make it. Like [actions.ErrorAttrs], it does not
 // walk into what user code returned.
-func invocationError(err error) *actions.Error {
-	if errs := joined(err); len(errs) > 0 {
-		err = errs[0]
-	}
-	e, _ := err.(*actions.Error)
-	return e
-}
+func invocationError(err error) *actions.Error { return actions.ErrorOf(err) }
 
 // joined returns the errors err joins, err alone if it joins none, and none
 // for nil.
