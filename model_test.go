@@ -334,6 +334,16 @@ func phaseName(after bool) string {
 
 func okOutcome(res string) string { return "ok:" + res }
 
+// stageKind is the kind of a stage's error: a cancellation when the
+// invocation's ctx is done and the error is, or wraps, its cause (see
+// "Aborting and errors"; a panic's value is not looked into), else a failure.
+func (m *model) stageKind(err string) string {
+	if m.ctxDone && strings.Contains(err, "err(stop)") && !strings.HasPrefix(err, "panic(") {
+		return "ctx"
+	}
+	return "failed"
+}
+
 func errDesc(action, kind string, stage Stage, listener, cause string) string {
 	return fmt.Sprintf("E(%s %s %s %q %s)", action, kind, stageDesc(stage), listener, cause)
 }
@@ -651,7 +661,8 @@ func (m *model) run(fr *mFrame, p int) (res, err string) {
 		p += 10
 	case uError:
 		m.rec("u%d(%d)", act.id, p)
-		return "", errDesc(name, "failed", StageUpdate, "", fmt.Sprintf("err(u%d)", act.id))
+		err := fmt.Sprintf("err(u%d)", act.id)
+		return "", errDesc(name, m.stageKind(err), StageUpdate, "", err)
 	case uPanic:
 		m.rec("u%d(%d)", act.id, p)
 		return "", errDesc(name, "failed", StageUpdate, "", fmt.Sprintf("panic(u%d)", act.id))
@@ -676,7 +687,7 @@ func (m *model) run(fr *mFrame, p int) (res, err string) {
 		case matchesAbort(err): // Aborting and errors: an abort
 			return "", errDesc(name, "aborted", StageBefore, l.name(), reason)
 		case err != "": // Aborting and errors: a failure
-			return "", errDesc(name, "failed", StageBefore, l.name(), err)
+			return "", errDesc(name, m.stageKind(err), StageBefore, l.name(), err)
 		}
 	}
 	// 8. Body: the stack as it is now, over the body found at step 1.
@@ -685,7 +696,7 @@ func (m *model) run(fr *mFrame, p int) (res, err string) {
 	}
 	res, err = m.layer(fr, slices.Clone(e.repl), len(e.repl)-1, act, p)
 	if err != "" {
-		return "", errDesc(name, "failed", StageBody, "", err)
+		return "", errDesc(name, m.stageKind(err), StageBody, "", err)
 	}
 	// 9. After phase on its snapshot; every listener runs, failures are
 	// joined and handed to the error handler.
@@ -697,7 +708,7 @@ func (m *model) run(fr *mFrame, p int) (res, err string) {
 		// Too late to abort: an abort is a failure like any other (see
 		// "Aborting and errors").
 		if err, _ := m.listen(fr, l, p); err != "" {
-			errs = append(errs, errDesc(name, "failed", StageAfter, l.name(), err))
+			errs = append(errs, errDesc(name, m.stageKind(err), StageAfter, l.name(), err))
 		}
 	}
 	if len(errs) > 0 {
