@@ -64,8 +64,12 @@
 // [actions.Registry.Actions] and [actions.Registry.Check] do, and copies the
 // recorder's history one action at a time under the recorder's mutex, held
 // only for the copy; it renders with no lock held. So a request never blocks
-// invocations for longer than one action's copy. A page of 1,000 actions
-// costs a few milliseconds (see BenchmarkHandler).
+// invocations for longer than one action's copy. Rendering is what costs:
+// on a 2-core machine, a page of 1,000 actions with listeners and full
+// histories takes about 25 ms as HTML (html/template escapes every field),
+// 9 ms as JSON, and under 1 ms for one action with ?action (see
+// BenchmarkHandler). Recording an invocation, observer included, adds
+// under a microsecond (BenchmarkRecorder).
 //
 // # Concurrency
 //
