@@ -68,8 +68,8 @@
 // on a 2-core machine, a page of 1,000 actions with listeners and full
 // histories takes about 25 ms as HTML (html/template escapes every field),
 // 9 ms as JSON, and under 1 ms for one action with ?action (see
-// BenchmarkHandler). Recording an invocation, observer included, adds
-// under a microsecond (BenchmarkRecorder).
+// BenchmarkHandler). A call of an action with no listeners, observed by
+// a recorder, takes about 0.75 µs in all (BenchmarkRecorder).
 //
 // # Concurrency
 //
