@@ -1,0 +1,284 @@
+package actionsdebug_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-actions/actions"
+	"github.com/go-actions/actions/actionsdebug"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestHandlerShowsWhatTheRegistryHolds(t *testing.T) {
+	reg := actions.New()
+	register(t, reg, "CreateOrder", ok, actions.Deduplicate(func(any) string { return "k" }, actions.SharePending), actions.Concurrent(true))
+	register(t, reg, "AcceptTask", ok, actions.Deduplicate(func(any) string { return "k" }, actions.RejectPending))
+	reg.AddListener("beforeCreateOrder", nop, actions.Named("validate"))
+	reg.AddListener("beforeCreateOrder", nop, actions.Named("authorize"), actions.Priority(10))
+	reg.AddListener("afterCreateOrder", nop, actions.Named("audit"), actions.Once())
+	reg.AddListener("afterCreateOrdr", nop, actions.Named("notify")) // a typo: an orphan
+	reg.AddListener("beforeZzzzzzzz", nop)                           // an orphan nothing is near
+	reg.ReplaceAction("AcceptTask", func(ctx context.Context, p any, original actions.Body) (any, error) { return original(ctx, p) })
+	reg.ReplaceAction("AcceptTask", func(ctx context.Context, p any, original actions.Body) (any, error) { return original(ctx, p) })
+	reg.BlockAction("AcceptTask", func(any) bool { return true })
+	h := actionsdebug.Handler(reg)
+
+	p := page(t, h, "/debug/actions")
+	assert.Nil(t, p.Recorder)
+	names := []string{}
+	for _, a := range p.Actions {
+		names = append(names, a.Name)
+	}
+	assert.Equal(t, []string{"AcceptTask", "CreateOrder", "CreateOrdr", "Zzzzzzzz"}, names)
+
+	assert.Equal(t, actionsdebug.Action{
+		Name: "CreateOrder", Registered: true, Dedup: "share", Concurrent: true,
+		Before: []actionsdebug.Listener{{Name: "authorize", Priority: 10}, {Name: "validate"}},
+		After:  []actionsdebug.Listener{{Name: "audit", Once: true}},
+	}, action(t, p, "CreateOrder"))
+	assert.Equal(t, actionsdebug.Action{
+		Name: "AcceptTask", Registered: true, Dedup: "reject", Replacements: 2, Blocks: 1,
+		Before: []actionsdebug.Listener{}, After: []actionsdebug.Listener{},
+	}, action(t, p, "AcceptTask"))
+	orphan := action(t, p, "CreateOrdr")
+	assert.True(t, orphan.Orphan)
+	assert.False(t, orphan.Registered)
+	assert.Equal(t, "CreateOrder", orphan.Suggestion)
+	assert.Equal(t, []actionsdebug.Listener{{Name: "notify"}}, orphan.After)
+	far := action(t, p, "Zzzzzzzz")
+	assert.True(t, far.Orphan)
+	assert.Empty(t, far.Suggestion)
+
+	body := html(t, h, "/debug/actions")
+	assert.Contains(t, body, `<span class="flag">ORPHAN</span>`)
+	assert.Contains(t, body, `did you mean <a href="?action=CreateOrder">CreateOrder</a>?`)
+	assert.Equal(t, 2, strings.Count(body, `class="flag"`), "two orphans flagged")
+	assert.Regexp(t, `(?s)<li>authorize \(priority 10\)</li><li>validate</li>`, body, "before-listeners in run order")
+	assert.Contains(t, body, `<li>audit once</li>`)
+	assert.Contains(t, body, `<li><i>unnamed</i></li>`)
+	assert.Contains(t, body, `<td class="num replacements">2</td>`)
+	assert.Contains(t, body, `<td class="num blocks">1</td>`)
+	assert.Contains(t, body, `<td>share</td>`)
+}
+
+func TestHandlerShowsInFlight(t *testing.T) {
+	reg, h, _ := recorded(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	register(t, reg, "Hold", func(context.Context, any) (any, error) {
+		close(entered)
+		<-release
+		return nil, nil
+	})
+	fut := reg.InvokeAction(context.Background(), "Hold", nil)
+	<-entered
+
+	assert.Equal(t, 1, action(t, page(t, h, "/debug/actions"), "Hold").InFlight)
+	assert.Contains(t, html(t, h, "/debug/actions"), `<td class="num inflight">1</td>`)
+
+	close(release)
+	_, err := fut.Wait(context.Background())
+	require.NoError(t, err)
+	a := action(t, page(t, h, "/debug/actions"), "Hold")
+	assert.Equal(t, 0, a.InFlight)
+	assert.Equal(t, &actionsdebug.Counts{OK: 1}, a.Counts)
+}
+
+func TestHandlerShowsFailuresAndAborts(t *testing.T) {
+	reg, h, _ := recorded(t)
+	register(t, reg, "Charge", func(context.Context, any) (any, error) { return nil, errors.New("card declined") })
+	register(t, reg, "Ship", ok)
+	reg.AddListener("beforeShip", func(context.Context, any) error { return actions.Abort(errors.New("over quota")) }, actions.Named("quota"))
+	ctx := context.Background()
+	_, err := reg.Call(ctx, "Charge", nil)
+	require.ErrorIs(t, err, actions.ErrFailed)
+	_, err = reg.Call(ctx, "Ship", nil)
+	require.ErrorIs(t, err, actions.ErrAborted)
+	_, err = reg.Call(ctx, "Missing", nil)
+	require.ErrorIs(t, err, actions.ErrActionNotFound)
+
+	p := page(t, h, "/debug/actions")
+	failed := action(t, p, "Charge").Last
+	require.NotNil(t, failed)
+	assert.Equal(t, "failed", failed.Status)
+	assert.Equal(t, "body", failed.Stage)
+	assert.Contains(t, failed.Error, "card declined")
+	assert.Empty(t, failed.Reason)
+
+	aborted := action(t, p, "Ship")
+	require.NotNil(t, aborted.Last)
+	assert.Equal(t, "aborted", aborted.Last.Status)
+	assert.Equal(t, "quota", aborted.Last.Listener)
+	assert.Equal(t, "over quota", aborted.Last.Reason)
+	assert.Equal(t, &actionsdebug.Counts{Aborted: 1}, aborted.Counts)
+
+	missing := action(t, p, "Missing")
+	assert.False(t, missing.Registered)
+	assert.False(t, missing.Orphan, "invoked, with nothing on it")
+	assert.Equal(t, "rejected", missing.Last.Status)
+
+	body := html(t, h, "/debug/actions")
+	assert.Contains(t, body, `<span class="failed">failed</span>`)
+	assert.Contains(t, body, `card declined`)
+	assert.Contains(t, body, `<span class="aborted">aborted</span>`)
+	assert.Contains(t, body, `reason: over quota`)
+
+	detail := html(t, h, "/debug/actions?action=Ship")
+	assert.Contains(t, detail, `<td>quota</td><td>actions: Ship: action aborted in before phase by listener &#34;quota&#34;: over quota</td><td>over quota</td>`)
+}
+
+func TestHandlerEscapesNamesAndMessages(t *testing.T) {
+	const hostile = `<script>alert(1)</script>`
+	reg, h, _ := recorded(t)
+	register(t, reg, hostile, func(context.Context, any) (any, error) { return nil, errors.New(hostile) })
+	reg.AddListener("before"+hostile, nop, actions.Named(hostile))
+	_, err := reg.Call(context.Background(), hostile, nil)
+	require.Error(t, err)
+
+	for _, target := range []string{"/debug/actions", "/debug/actions?action=" + hostile} {
+		body := html(t, h, target)
+		assert.NotContains(t, body, hostile, target)
+		assert.Contains(t, body, `&lt;script&gt;alert(1)&lt;/script&gt;`, target)
+	}
+
+	w := serve(t, h, http.MethodGet, "/debug/actions?format=json")
+	assert.NotContains(t, w.Body.String(), "<script>", "JSON escapes < and > too")
+	a := action(t, page(t, h, "/debug/actions"), hostile)
+	assert.Equal(t, hostile, a.Name)
+	assert.Equal(t, hostile, a.Before[0].Name)
+	assert.Contains(t, a.Last.Error, hostile)
+}
+
+func TestHandlerFiltersByAction(t *testing.T) {
+	reg, h, _ := recorded(t)
+	register(t, reg, "A", ok)
+	register(t, reg, "B", ok)
+	_, err := reg.Call(context.Background(), "A", 1)
+	require.NoError(t, err)
+
+	p := page(t, h, "/debug/actions?action=A")
+	assert.Equal(t, "A", p.Action)
+	require.Len(t, p.Actions, 1)
+	a := p.Actions[0]
+	assert.Equal(t, "A", a.Name)
+	require.Len(t, a.Recent, 1)
+	assert.Equal(t, "ok", a.Recent[0].Status)
+	assert.Len(t, a.Slowest, 1)
+	assert.Len(t, a.Latency, 6)
+	assert.Empty(t, a.Recent[0].Payload, "no payloads by default")
+
+	overview := action(t, page(t, h, "/debug/actions"), "A")
+	assert.Nil(t, overview.Recent, "the full history only with the filter")
+	assert.NotNil(t, overview.Last)
+
+	body := html(t, h, "/debug/actions?action=A")
+	assert.Contains(t, body, `data-action="A"`)
+	assert.NotContains(t, body, `data-action="B"`)
+	assert.Contains(t, body, "Recent invocations")
+
+	none := page(t, h, "/debug/actions?action=Nothing")
+	assert.Empty(t, none.Actions)
+	assert.Contains(t, html(t, h, "/debug/actions?action=Nothing"), "Nothing is registered")
+}
+
+func TestHandlerIsReadOnly(t *testing.T) {
+	h := actionsdebug.Handler(actions.New())
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+		w := serve(t, h, m, "/debug/actions")
+		assert.Equal(t, http.StatusMethodNotAllowed, w.Code, m)
+		assert.Equal(t, "GET, HEAD", w.Header().Get("Allow"), m)
+	}
+	w := serve(t, h, http.MethodHead, "/debug/actions")
+	assert.Equal(t, http.StatusOK, w.Code)
+}
+
+func TestHandlerNegotiatesFormat(t *testing.T) {
+	h := actionsdebug.Handler(actions.New())
+	for _, tc := range []struct {
+		name, target, accept, want string
+	}{
+		{"default", "/", "", "text/html; charset=utf-8"},
+		{"browser", "/", "text/html,application/xhtml+xml,*/*;q=0.8", "text/html; charset=utf-8"},
+		{"accept", "/", "application/json", "application/json"},
+		{"accept among others", "/", "text/plain, application/json;q=0.9", "application/json"},
+		{"query", "/?format=json", "", "application/json"},
+		{"query wins", "/?format=html", "application/json", "text/html; charset=utf-8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := serve(t, h, http.MethodGet, tc.target, "Accept", tc.accept)
+			assert.Equal(t, http.StatusOK, w.Code)
+			assert.Equal(t, tc.want, w.Header().Get("Content-Type"))
+			assert.Equal(t, "nosniff", w.Header().Get("X-Content-Type-Options"))
+		})
+	}
+}
+
+func TestRegisterMountsAtDebugActions(t *testing.T) {
+	reg := actions.New()
+	register(t, reg, "A", ok)
+	mux := http.NewServeMux()
+	actionsdebug.Register(mux, reg)
+	assert.Equal(t, "A", action(t, page(t, mux, "/debug/actions"), "A").Name)
+	assert.Equal(t, http.StatusNotFound, serve(t, mux, http.MethodGet, "/debug/other").Code)
+}
+
+func TestSetupPanics(t *testing.T) {
+	assert.PanicsWithValue(t, "actionsdebug: Handler: nil registry", func() { actionsdebug.Handler(nil) })
+	assert.PanicsWithValue(t, "actionsdebug: Register: nil mux", func() { actionsdebug.Register(nil, actions.New()) })
+	assert.PanicsWithValue(t, "actionsdebug: WithRecorder: nil recorder", func() { actionsdebug.WithRecorder(nil) })
+	assert.Panics(t, func() { actionsdebug.HistorySize(0) })
+	assert.Panics(t, func() { actionsdebug.SlowWindow(0) })
+	assert.Panics(t, func() { actionsdebug.MaxActions(0) })
+}
+
+func TestHandlerServesWhileInvocationsRun(t *testing.T) {
+	reg, h, _ := recorded(t, actionsdebug.HistorySize(8), actionsdebug.MaxActions(4))
+	names := []string{"A", "B", "C", "D", "E", "F"}
+	for _, n := range names[:3] {
+		register(t, reg, n, ok)
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			for j := range 300 {
+				reg.Call(ctx, names[(i+j)%len(names)], j)
+			}
+		})
+	}
+	for range 2 {
+		wg.Go(func() {
+			for j := range 30 {
+				html(t, h, "/debug/actions")
+				page(t, h, "/debug/actions?action="+names[j%len(names)])
+			}
+		})
+	}
+	wg.Wait()
+	p := page(t, h, "/debug/actions")
+	assert.LessOrEqual(t, p.Recorder.Actions, 4)
+	var total uint64
+	for _, a := range p.Actions {
+		if a.Counts != nil {
+			total += a.Counts.Total()
+		}
+	}
+	assert.Positive(t, total)
+}
+
+func TestHandlerRendersAThousandActions(t *testing.T) {
+	reg, h, _ := bigRegistry(t, 1000)
+	p := page(t, h, "/debug/actions")
+	require.Len(t, p.Actions, 1000)
+	for _, a := range p.Actions {
+		require.Len(t, a.Before, 2, a.Name)
+		require.NotNil(t, a.Counts, a.Name)
+	}
+	body := html(t, h, "/debug/actions")
+	assert.Equal(t, 1000, strings.Count(body, `<tr class="action`))
+	assert.Equal(t, 1000, len(reg.Actions()))
+}
