@@ -21,6 +21,7 @@ type action struct {
 	check      func(payload any) error           // payload type check of a typed action, nil for untyped
 	ptype      reflect.Type                      // a typed action's payload type, nil for untyped
 	rtype      reflect.Type                      // a typed action's result type, nil for untyped
+	site       string                            // where it was registered, "dir/file.go:line" (see ActionInfo.Source)
 }
 
 // ActionOption configures an action at [Registry.RegisterAction].
@@ -49,6 +50,12 @@ func Concurrent(on bool) ActionOption {
 // unregistered. Invocations already past their lookup keep the body they
 // found. An empty name or a nil body panics: those are programmer errors.
 func (r *Registry) RegisterAction(name string, body Body, opts ...ActionOption) (unregister func() bool, err error) {
+	return r.register(name, body, opts, callerSite(0))
+}
+
+// register registers body on behalf of the caller, whose call was made at
+// site.
+func (r *Registry) register(name string, body Body, opts []ActionOption, site string) (unregister func() bool, err error) {
 	if name == "" {
 		setupPanic("RegisterAction: empty action name")
 	}
@@ -59,6 +66,7 @@ func (r *Registry) RegisterAction(name string, body Body, opts ...ActionOption) 
 	for _, o := range opts {
 		o(a)
 	}
+	a.site = site
 	var bad string
 	ok := r.write(name, func(s *snapshot) bool {
 		if s.act != nil {
@@ -104,7 +112,7 @@ func Default() *Registry { return &defaultRegistry }
 // RegisterAction registers an action on the default registry; see
 // [Registry.RegisterAction].
 func RegisterAction(name string, body Body, opts ...ActionOption) (unregister func() bool, err error) {
-	return defaultRegistry.RegisterAction(name, body, opts...)
+	return defaultRegistry.register(name, body, opts, callerSite(0))
 }
 
 // InvokeAction invokes an action on the default registry; see
@@ -122,7 +130,7 @@ func Call(ctx context.Context, name string, payload any) (any, error) {
 // AddListener adds a listener on the default registry; see
 // [Registry.AddListener].
 func AddListener(event string, fn Listener, opts ...ListenerOption) (remove func() bool) {
-	return defaultRegistry.AddListener(event, fn, opts...)
+	return defaultRegistry.addListener("AddListener", event, fn, nil, opts, callerSite(0))
 }
 
 // RemoveAllListeners removes every listener of an event on the default
@@ -134,11 +142,11 @@ func RemoveAllListeners(event string) int {
 // ReplaceAction pushes a replacement on the default registry; see
 // [Registry.ReplaceAction].
 func ReplaceAction(name string, fn Replacement) (remove func() bool) {
-	return defaultRegistry.ReplaceAction(name, fn)
+	return defaultRegistry.replace("ReplaceAction", name, &replacement{fn: fn, site: callerSite(0)})
 }
 
 // BlockAction blocks matching invocations on the default registry; see
 // [Registry.BlockAction].
 func BlockAction(name string, match func(payload any) bool) (unblock func() bool) {
-	return defaultRegistry.BlockAction(name, match)
+	return defaultRegistry.block(name, match, callerSite(0))
 }

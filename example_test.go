@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -283,7 +284,8 @@ func ExampleRegistry_RemoveAllListeners() {
 }
 
 // Listeners reports the order listeners run in: highest priority first, ties
-// in the order they were added.
+// in the order they were added. Each listener's Source is the line that
+// added it, "dir/file.go:line" (printed here without the directory).
 func ExampleRegistry_Listeners() {
 	reg := actions.New()
 	noop := func(context.Context, any) error { return nil }
@@ -291,12 +293,12 @@ func ExampleRegistry_Listeners() {
 	reg.AddListener("beforeAcceptTask", noop, actions.Named("confirm"), actions.Priority(10))
 	reg.AddListener("beforeAcceptTask", noop, actions.Named("greet"), actions.Once())
 	for _, l := range reg.Listeners("beforeAcceptTask") {
-		fmt.Printf("%+v\n", l)
+		fmt.Printf("%s priority=%d once=%v added at %s\n", l.Name, l.Priority, l.Once, path.Base(l.Source))
 	}
 	// Output:
-	// {Name:confirm Priority:10 Once:false}
-	// {Name:audit Priority:0 Once:false}
-	// {Name:greet Priority:0 Once:true}
+	// confirm priority=10 once=false added at example_test.go:293
+	// audit priority=0 once=false added at example_test.go:292
+	// greet priority=0 once=true added at example_test.go:294
 }
 
 // Each replacement receives the layer below it as original. The WrapupTask
@@ -1163,13 +1165,38 @@ func ExampleRegistry_Actions() {
 	})
 	reg.AddListener("beforeWrapupTask", noop, actions.Named("survey"))
 	reg.BlockAction("StartOutboundCall", nil)
+	base := func(sources []string) []string {
+		out := make([]string, len(sources))
+		for i, s := range sources {
+			out[i] = path.Base(s)
+		}
+		return out
+	}
 	for _, a := range reg.Actions() {
-		fmt.Printf("%+v\n", a)
+		fmt.Printf("%s registered=%v", a.Name, a.Registered)
+		if a.Registered {
+			fmt.Printf(" at %s dedup=%v share=%v", path.Base(a.Source), a.Deduplicates, a.SharePending)
+		}
+		fmt.Println()
+		for _, l := range a.Before {
+			fmt.Printf("  before %s priority=%d once=%v at %s\n", l.Name, l.Priority, l.Once, path.Base(l.Source))
+		}
+		for _, l := range a.After {
+			fmt.Printf("  after %s priority=%d once=%v at %s\n", l.Name, l.Priority, l.Once, path.Base(l.Source))
+		}
+		fmt.Printf("  replacements=%d %v blocks=%d %v in flight=%d\n",
+			a.Replacements, base(a.ReplacementSources), a.Blocks, base(a.BlockSources), a.InFlight)
 	}
 	// Output:
-	// {Name:AcceptTask Registered:true Deduplicates:true SharePending:true Concurrent:false Before:[{Name:confirm Priority:10 Once:false}] After:[{Name:notify Priority:0 Once:true}] Replacements:1 Blocks:0 InFlight:0}
-	// {Name:StartOutboundCall Registered:false Deduplicates:false SharePending:false Concurrent:false Before:[] After:[] Replacements:0 Blocks:1 InFlight:0}
-	// {Name:WrapupTask Registered:false Deduplicates:false SharePending:false Concurrent:false Before:[{Name:survey Priority:0 Once:false}] After:[] Replacements:0 Blocks:0 InFlight:0}
+	// AcceptTask registered=true at example_test.go:1159 dedup=true share=true
+	//   before confirm priority=10 once=false at example_test.go:1161
+	//   after notify priority=0 once=true at example_test.go:1162
+	//   replacements=1 [example_test.go:1163] blocks=0 [] in flight=0
+	// StartOutboundCall registered=false
+	//   replacements=0 [] blocks=1 [example_test.go:1167] in flight=0
+	// WrapupTask registered=false
+	//   before survey priority=0 once=false at example_test.go:1166
+	//   replacements=0 [] blocks=0 [] in flight=0
 }
 
 // A listener on a misspelt event is accepted, since its action may be

@@ -583,3 +583,31 @@ func inChild(t *testing.T, env []string, fn func(t *testing.T)) {
 // nilCtx is a nil context.Context, for the tests of the setup-time panic a
 // nil ctx causes.
 var nilCtx context.Context
+
+// noSources returns infos with every Source, ReplacementSources and
+// BlockSources cleared, for tests about the rest of what Actions reports.
+func noSources(infos []ActionInfo) []ActionInfo {
+	if infos == nil {
+		return nil
+	}
+	out := make([]ActionInfo, len(infos))
+	for i, info := range infos {
+		info.Source, info.ReplacementSources, info.BlockSources = "", nil, nil
+		info.Before, info.After = noListenerSources(info.Before), noListenerSources(info.After)
+		out[i] = info
+	}
+	return out
+}
+
+// noListenerSources returns infos with every Source cleared.
+func noListenerSources(infos []ListenerInfo) []ListenerInfo {
+	if infos == nil {
+		return nil
+	}
+	out := make([]ListenerInfo, len(infos))
+	for i, l := range infos {
+		l.Source = ""
+		out[i] = l
+	}
+	return out
+}

@@ -14,8 +14,13 @@ type ActionInfo struct {
 	Name string
 	// Registered reports whether an action is registered under Name. When it
 	// is false, the fields that describe the registration (Deduplicates,
-	// SharePending, Concurrent) are false too.
+	// SharePending, Concurrent, Source) are zero too.
 	Registered bool
+	// Source is where the action was registered: the file and line of the
+	// call of [Registry.RegisterAction], [RegisterAction] or a typed
+	// handle's Register, as [ListenerInfo.Source] reports a listener's; ""
+	// when no action is registered.
+	Source string
 	// Deduplicates reports whether the action de-duplicates its invocations
 	// by key (see [Deduplicate]).
 	Deduplicates bool
@@ -36,9 +41,21 @@ type ActionInfo struct {
 	// Replacements is the number of layers on the replacement stack (see
 	// [Registry.ReplaceAction]).
 	Replacements int
+	// ReplacementSources is where each layer of the replacement stack was
+	// pushed (the call of [Registry.ReplaceAction], [ReplaceAction] or a
+	// typed handle's Replace, as [ListenerInfo.Source] reports a
+	// listener's), from the top of the stack to the bottom: the order in
+	// which they run. It has Replacements elements; nil when there are none.
+	ReplacementSources []string
 	// Blocks is the number of blocks placed with [Registry.BlockAction],
 	// whether or not their match would accept a payload.
 	Blocks int
+	// BlockSources is where each block was placed (the call of
+	// [Registry.BlockAction], [BlockAction] or a typed handle's Block, as
+	// [ListenerInfo.Source] reports a listener's), in the order they were
+	// placed, which is the order their matches are asked. It has Blocks
+	// elements; nil when there are none.
+	BlockSources []string
 	// InFlight is the number of invocations in flight, as
 	// [Registry.InFlight] counts them.
 	InFlight int
@@ -73,22 +90,25 @@ func (r *Registry) snapshots() []named {
 // but the names are read one after another, not at one instant: a
 // registration made or removed during the call may be seen on one name and
 // not on another. It costs a pass over every name the registry knows, a sort
-// of those listed, and the result's allocations (one per listener list, one
-// for the slice); it is for diagnostics and startup, not for a hot path.
+// of those listed, and the result's allocations (one per listener list, per
+// non-empty replacement stack and per name with blocks, one for the slice); it is for diagnostics and startup, not for a hot path.
 func (r *Registry) Actions() []ActionInfo {
 	snaps := r.snapshots()
 	out := make([]ActionInfo, len(snaps))
 	for i, n := range snaps {
 		info := ActionInfo{
-			Name:         n.e.name,
-			Before:       listenerInfos(n.s.before),
-			After:        listenerInfos(n.s.after),
-			Replacements: len(n.s.replacements),
-			Blocks:       len(n.s.blocks),
-			InFlight:     int(lower(&n.e.inflight, &n.e.both)),
+			Name:               n.e.name,
+			Before:             listenerInfos(n.s.before),
+			After:              listenerInfos(n.s.after),
+			Replacements:       len(n.s.replacements),
+			ReplacementSources: replacementSources(n.s.replacements),
+			Blocks:             len(n.s.blocks),
+			BlockSources:       blockSources(n.s.blocks),
+			InFlight:           int(lower(&n.e.inflight, &n.e.both)),
 		}
 		if a := n.s.act; a != nil {
 			info.Registered = true
+			info.Source = a.site
 			info.Deduplicates = a.key != nil
 			info.SharePending = a.key != nil && a.share
 			info.Concurrent = a.concurrent
@@ -106,7 +126,33 @@ func listenerInfos(list []*listener) []ListenerInfo {
 	}
 	out := make([]ListenerInfo, len(list))
 	for i, l := range list {
-		out[i] = ListenerInfo{Name: l.name, Priority: l.priority, Once: l.once}
+		out[i] = ListenerInfo{Name: l.name, Priority: l.priority, Once: l.once, Source: l.site}
+	}
+	return out
+}
+
+// replacementSources returns where each layer of stack was pushed, from the
+// top of the stack (its end) to the bottom; nil when stack is empty.
+func replacementSources(stack []*replacement) []string {
+	if len(stack) == 0 {
+		return nil
+	}
+	out := make([]string, len(stack))
+	for i, layer := range stack {
+		out[len(stack)-1-i] = layer.site
+	}
+	return out
+}
+
+// blockSources returns where each of blocks was placed, in order; nil when
+// there are none.
+func blockSources(blocks []*block) []string {
+	if len(blocks) == 0 {
+		return nil
+	}
+	out := make([]string, len(blocks))
+	for i, b := range blocks {
+		out[i] = b.site
 	}
 	return out
 }

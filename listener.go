@@ -21,6 +21,7 @@ type listener struct {
 	name     string
 	priority int
 	once     bool
+	site     string      // where it was added, "dir/file.go:line" (see ListenerInfo.Source)
 	fired    atomic.Bool // claimed by the one invocation that runs a once-listener
 }
 
@@ -42,9 +43,19 @@ func Named(name string) ListenerOption { return func(l *listener) { l.name = nam
 
 // ListenerInfo describes a listener, as [Registry.Listeners] reports it.
 type ListenerInfo struct {
-	Name     string
+	// Name is the name given with [Named], "" for none.
+	Name string
+	// Priority is the priority given with [Priority], 0 by default.
 	Priority int
-	Once     bool
+	// Once reports whether the listener was added with [Once].
+	Once bool
+	// Source is where the listener was added: the file and line of the call
+	// of [Registry.AddListener], [AddListener], or a typed handle's Before or
+	// After, as "dir/file.go:line" (the file's base name under the last
+	// element of its directory, e.g. "contactcenter/plugin_crm.go:41"). A
+	// listener added through a helper of the caller's own reports the
+	// helper's line. "" if the runtime could not tell.
+	Source string
 }
 
 // ParseEvent splits a Flex-style event name into its phase and action:
@@ -83,17 +94,17 @@ func mustParseEvent(method, event string) (after bool, action string) {
 //
 // A malformed event or a nil fn panics: those are programmer errors.
 func (r *Registry) AddListener(event string, fn Listener, opts ...ListenerOption) (remove func() bool) {
-	return r.addListener("AddListener", event, fn, nil, opts)
+	return r.addListener("AddListener", event, fn, nil, opts, callerSite(0))
 }
 
 // addListener adds fn, which takes payloads of type ptype (nil: any), as
-// method on behalf of the caller.
-func (r *Registry) addListener(method, event string, fn Listener, ptype reflect.Type, opts []ListenerOption) (remove func() bool) {
+// method on behalf of the caller, whose call was made at site.
+func (r *Registry) addListener(method, event string, fn Listener, ptype reflect.Type, opts []ListenerOption, site string) (remove func() bool) {
 	after, name := mustParseEvent(method, event)
 	if fn == nil {
 		setupPanic("%s(%q): nil listener", method, event)
 	}
-	l := &listener{fn: fn, ptype: ptype}
+	l := &listener{fn: fn, ptype: ptype, site: site}
 	for _, o := range opts {
 		o(l)
 	}

@@ -163,7 +163,11 @@ func TestListenerOrder(t *testing.T) {
 						}
 						wantInfo = append(wantInfo, info)
 					}
-					assert.Equal(t, wantInfo, reg.Listeners(ph.event), "Listeners reports the effective order")
+					gotInfo := reg.Listeners(ph.event)
+					for i := range gotInfo {
+						gotInfo[i].Source = "" // reported where it was added, which is not what this test is about
+					}
+					assert.Equal(t, wantInfo, gotInfo, "Listeners reports the effective order")
 					call(t, reg, "A")
 					rec.AssertSteps(t, want...) // listeners run in the reported order
 				})

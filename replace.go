@@ -18,6 +18,7 @@ type Replacement func(ctx context.Context, payload any, original Body) (any, err
 type replacement struct {
 	fn           Replacement
 	ptype, rtype reflect.Type // a typed replacement's payload and result types, nil for untyped
+	site         string       // where it was pushed, "dir/file.go:line" (see ActionInfo.ReplacementSources)
 }
 
 // ReplaceAction pushes fn on the replacement stack of the action name: the
@@ -29,10 +30,11 @@ type replacement struct {
 //
 // An empty name or a nil fn panics: those are programmer errors.
 func (r *Registry) ReplaceAction(name string, fn Replacement) (remove func() bool) {
-	return r.replace("ReplaceAction", name, &replacement{fn: fn})
+	return r.replace("ReplaceAction", name, &replacement{fn: fn, site: callerSite(0)})
 }
 
-// replace pushes layer as method on behalf of the caller.
+// replace pushes layer as method on behalf of the caller; layer.site is
+// where the caller's call was made.
 func (r *Registry) replace(method, name string, layer *replacement) (remove func() bool) {
 	if name == "" {
 		setupPanic("%s: empty action name", method)

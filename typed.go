@@ -63,7 +63,7 @@ func (a Action[P, R]) Register(body func(ctx context.Context, payload P) (R, err
 	opts = append(opts[:len(opts):len(opts)], func(x *action) {
 		x.check, x.ptype, x.rtype = check, reflect.TypeFor[P](), reflect.TypeFor[R]()
 	})
-	return a.reg.RegisterAction(a.name, untypedBody(body), opts...)
+	return a.reg.register(a.name, untypedBody(body), opts, callerSite(0))
 }
 
 // Invoke starts an invocation and returns its future, as
@@ -92,13 +92,13 @@ func (a Action[P, R]) Call(ctx context.Context, payload P) (R, error) {
 // Before adds a before-listener, as [Registry.AddListener] does with
 // "before"+name.
 func (a Action[P, R]) Before(fn func(ctx context.Context, payload P) error, opts ...ListenerOption) (remove func() bool) {
-	return a.reg.addListener("Before", "before"+a.name, typedListener(fn), reflect.TypeFor[P](), opts)
+	return a.reg.addListener("Before", "before"+a.name, typedListener(fn), reflect.TypeFor[P](), opts, callerSite(0))
 }
 
 // After adds an after-listener, as [Registry.AddListener] does with
 // "after"+name.
 func (a Action[P, R]) After(fn func(ctx context.Context, payload P) error, opts ...ListenerOption) (remove func() bool) {
-	return a.reg.addListener("After", "after"+a.name, typedListener(fn), reflect.TypeFor[P](), opts)
+	return a.reg.addListener("After", "after"+a.name, typedListener(fn), reflect.TypeFor[P](), opts, callerSite(0))
 }
 
 // Replace pushes a replacement, as [Registry.ReplaceAction] does. original
@@ -122,20 +122,21 @@ func (a Action[P, R]) Replace(fn func(ctx context.Context, payload P, original f
 			return typedResult[R](name, v)
 		})
 	}
-	return a.reg.replace("Replace", name, &replacement{fn: layer, ptype: reflect.TypeFor[P](), rtype: reflect.TypeFor[R]()})
+	return a.reg.replace("Replace", name, &replacement{fn: layer, ptype: reflect.TypeFor[P](), rtype: reflect.TypeFor[R](), site: callerSite(0)})
 }
 
 // Block blocks the invocations whose payload match reports true for (all of
 // them when match is nil), as [Registry.BlockAction] does. A payload of
 // another type than P does not match.
 func (a Action[P, R]) Block(match func(payload P) bool) (unblock func() bool) {
+	site := callerSite(0)
 	if match == nil {
-		return a.reg.BlockAction(a.name, nil)
+		return a.reg.block(a.name, nil, site)
 	}
-	return a.reg.BlockAction(a.name, func(payload any) bool {
+	return a.reg.block(a.name, func(payload any) bool {
 		p, err := as[P](payload, false)
 		return err == nil && match(p)
-	})
+	}, site)
 }
 
 // InFlight returns the number of invocations in flight, as

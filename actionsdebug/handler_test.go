@@ -1,9 +1,12 @@
 package actionsdebug_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,8 +19,9 @@ import (
 
 func TestHandlerShowsWhatTheRegistryHolds(t *testing.T) {
 	reg := actions.New()
-	register(t, reg, "CreateOrder", ok, actions.Deduplicate(func(any) string { return "k" }, actions.SharePending), actions.Concurrent(true))
-	register(t, reg, "AcceptTask", ok, actions.Deduplicate(func(any) string { return "k" }, actions.RejectPending))
+	at := lineHere() // the lines below are at+1, at+2, ...
+	_, err1 := reg.RegisterAction("CreateOrder", ok, actions.Deduplicate(func(any) string { return "k" }, actions.SharePending), actions.Concurrent(true))
+	_, err2 := reg.RegisterAction("AcceptTask", ok, actions.Deduplicate(func(any) string { return "k" }, actions.RejectPending))
 	reg.AddListener("beforeCreateOrder", nop, actions.Named("validate"))
 	reg.AddListener("beforeCreateOrder", nop, actions.Named("authorize"), actions.Priority(10))
 	reg.AddListener("afterCreateOrder", nop, actions.Named("audit"), actions.Once())
@@ -26,7 +30,9 @@ func TestHandlerShowsWhatTheRegistryHolds(t *testing.T) {
 	reg.ReplaceAction("AcceptTask", func(ctx context.Context, p any, original actions.Body) (any, error) { return original(ctx, p) })
 	reg.ReplaceAction("AcceptTask", func(ctx context.Context, p any, original actions.Body) (any, error) { return original(ctx, p) })
 	reg.BlockAction("AcceptTask", func(any) bool { return true })
+	require.NoError(t, errors.Join(err1, err2))
 	h := actionsdebug.Handler(reg)
+	src := func(offset int) string { return thisFile() + ":" + strconv.Itoa(at+offset) }
 
 	p := page(t, h, "/debug/actions")
 	assert.Nil(t, p.Recorder)
@@ -37,32 +43,46 @@ func TestHandlerShowsWhatTheRegistryHolds(t *testing.T) {
 	assert.Equal(t, []string{"AcceptTask", "CreateOrder", "CreateOrdr", "Zzzzzzzz"}, names)
 
 	assert.Equal(t, actionsdebug.Action{
-		Name: "CreateOrder", Registered: true, Dedup: "share", Concurrent: true,
-		Before: []actionsdebug.Listener{{Name: "authorize", Priority: 10}, {Name: "validate"}},
-		After:  []actionsdebug.Listener{{Name: "audit", Once: true}},
+		Name: "CreateOrder", Registered: true, Source: src(1), Dedup: "share", Concurrent: true,
+		Before:             []actionsdebug.Listener{{Name: "authorize", Priority: 10, Source: src(4)}, {Name: "validate", Source: src(3)}},
+		After:              []actionsdebug.Listener{{Name: "audit", Once: true, Source: src(5)}},
+		ReplacementSources: []string{}, BlockSources: []string{},
 	}, action(t, p, "CreateOrder"))
 	assert.Equal(t, actionsdebug.Action{
-		Name: "AcceptTask", Registered: true, Dedup: "reject", Replacements: 2, Blocks: 1,
+		Name: "AcceptTask", Registered: true, Source: src(2), Dedup: "reject",
+		Replacements: 2, ReplacementSources: []string{src(9), src(8)}, // top of the stack first
+		Blocks: 1, BlockSources: []string{src(10)},
 		Before: []actionsdebug.Listener{}, After: []actionsdebug.Listener{},
 	}, action(t, p, "AcceptTask"))
 	orphan := action(t, p, "CreateOrdr")
 	assert.True(t, orphan.Orphan)
 	assert.False(t, orphan.Registered)
+	assert.Empty(t, orphan.Source)
 	assert.Equal(t, "CreateOrder", orphan.Suggestion)
-	assert.Equal(t, []actionsdebug.Listener{{Name: "notify"}}, orphan.After)
+	assert.Equal(t, []actionsdebug.Listener{{Name: "notify", Source: src(6)}}, orphan.After)
 	far := action(t, p, "Zzzzzzzz")
 	assert.True(t, far.Orphan)
 	assert.Empty(t, far.Suggestion)
+
+	var js bytes.Buffer
+	require.NoError(t, json.Compact(&js, serve(t, h, http.MethodGet, "/debug/actions", "Accept", "application/json").Body.Bytes()))
+	assert.Contains(t, js.String(), `{"name":"notify","priority":0,"once":false,"source":"`+src(6)+`"}`)
+	assert.Contains(t, js.String(), `"registered":true,"source":"`+src(2)+`"`)
+	assert.Contains(t, js.String(), `"replacement_sources":["`+src(9)+`","`+src(8)+`"]`)
+	assert.Contains(t, js.String(), `"block_sources":["`+src(10)+`"]`)
 
 	body := html(t, h, "/debug/actions")
 	assert.Contains(t, body, `<span class="flag">ORPHAN</span>`)
 	assert.Contains(t, body, `did you mean <a href="?action=CreateOrder">CreateOrder</a>?`)
 	assert.Equal(t, 2, strings.Count(body, `class="flag"`), "two orphans flagged")
-	assert.Regexp(t, `(?s)<li>authorize \(priority 10\)</li><li>validate</li>`, body, "before-listeners in run order")
-	assert.Contains(t, body, `<li>audit once</li>`)
-	assert.Contains(t, body, `<li><i>unnamed</i></li>`)
-	assert.Contains(t, body, `<td class="num replacements">2</td>`)
-	assert.Contains(t, body, `<td class="num blocks">1</td>`)
+	site := func(offset int) string { return ` <span class="source">` + src(offset) + `</span>` }
+	assert.Contains(t, body, `<li>authorize (priority 10)`+site(4)+`</li><li>validate`+site(3)+`</li>`, "before-listeners in run order, each with its line")
+	assert.Contains(t, body, `<li>audit once`+site(5)+`</li>`)
+	assert.Contains(t, body, `<li><i>unnamed</i>`+site(7)+`</li>`)
+	assert.Contains(t, body, `registered at <span class="source">`+src(1)+`</span>`)
+	assert.Contains(t, body, `<td class="num replacements">2<ol class="sources"><li class="source">`+src(9)+`</li><li class="source">`+src(8)+`</li></ol></td>`)
+	assert.Contains(t, body, `<td class="num blocks">1<ol class="sources"><li class="source">`+src(10)+`</li></ol></td>`)
+	assert.Contains(t, body, `<td class="num blocks">0</td>`, "no list when there is nothing")
 	assert.Contains(t, body, `<td>share</td>`)
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/go-actions/actions"
@@ -72,5 +74,18 @@ func register(t testing.TB, reg *actions.Registry, name string, body actions.Bod
 }
 
 func ok(context.Context, any) (any, error) { return "done", nil }
+
+// lineHere returns the line it is called from.
+func lineHere() int {
+	_, _, line, _ := runtime.Caller(1)
+	return line
+}
+
+// thisFile returns the file it is called from as the registry reports a
+// site's file: "actionsdebug/name_test.go".
+func thisFile() string {
+	_, file, _, _ := runtime.Caller(1)
+	return filepath.Base(filepath.Dir(file)) + "/" + filepath.Base(file)
+}
 
 func nop(context.Context, any) error { return nil }

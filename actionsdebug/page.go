@@ -25,6 +25,9 @@ type Action struct {
 	Name string `json:"name"`
 	// Registered reports whether an action is registered under Name.
 	Registered bool `json:"registered"`
+	// Source is where the action was registered, "dir/file.go:line" (see
+	// [actions.ActionInfo.Source]); "" when it is not registered.
+	Source string `json:"source,omitempty"`
 	// Orphan reports that listeners, replacements or blocks are kept under
 	// Name while no action is registered there: they never run (see
 	// [actions.Registry.Check]).
@@ -43,8 +46,15 @@ type Action struct {
 	After  []Listener `json:"after"`
 	// Replacements is the number of layers on the replacement stack.
 	Replacements int `json:"replacements"`
+	// ReplacementSources is where each layer was pushed, from the top of
+	// the stack (the one that runs first) to the bottom (see
+	// [actions.ActionInfo.ReplacementSources]).
+	ReplacementSources []string `json:"replacement_sources"`
 	// Blocks is the number of blocks placed on the action.
 	Blocks int `json:"blocks"`
+	// BlockSources is where each block was placed, in the order they were
+	// placed (see [actions.ActionInfo.BlockSources]).
+	BlockSources []string `json:"block_sources"`
 	// InFlight is the number of invocations in flight now, as
 	// [actions.Registry.InFlight] counts them.
 	InFlight int `json:"in_flight"`
@@ -74,6 +84,9 @@ type Listener struct {
 	Name     string `json:"name"`
 	Priority int    `json:"priority"`
 	Once     bool   `json:"once"`
+	// Source is where the listener was added, "dir/file.go:line" (see
+	// [actions.ListenerInfo.Source]).
+	Source string `json:"source"`
 }
 
 // RecorderStats describes a [Recorder] and its bounds.
@@ -136,17 +149,20 @@ func buildPage(reg *actions.Registry, rec *Recorder, filter string, now time.Tim
 // fromInfo is what the page shows of info, without the recorder's history.
 func fromInfo(info actions.ActionInfo, suggestion string) Action {
 	a := Action{
-		Name:         info.Name,
-		Registered:   info.Registered,
-		Orphan:       !info.Registered,
-		Suggestion:   suggestion,
-		Dedup:        "none",
-		Concurrent:   info.Concurrent,
-		Before:       listeners(info.Before),
-		After:        listeners(info.After),
-		Replacements: info.Replacements,
-		Blocks:       info.Blocks,
-		InFlight:     info.InFlight,
+		Name:               info.Name,
+		Registered:         info.Registered,
+		Source:             info.Source,
+		Orphan:             !info.Registered,
+		Suggestion:         suggestion,
+		Dedup:              "none",
+		Concurrent:         info.Concurrent,
+		Before:             listeners(info.Before),
+		After:              listeners(info.After),
+		Replacements:       info.Replacements,
+		ReplacementSources: sources(info.ReplacementSources),
+		Blocks:             info.Blocks,
+		BlockSources:       sources(info.BlockSources),
+		InFlight:           info.InFlight,
 	}
 	switch {
 	case info.Deduplicates && info.SharePending:
@@ -155,6 +171,14 @@ func fromInfo(info actions.ActionInfo, suggestion string) Action {
 		a.Dedup = "reject"
 	}
 	return a
+}
+
+// sources returns in, or an empty slice for nil, so that JSON has a list.
+func sources(in []string) []string {
+	if in == nil {
+		return []string{}
+	}
+	return in
 }
 
 func listeners(in []actions.ListenerInfo) []Listener {

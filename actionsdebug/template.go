@@ -17,6 +17,8 @@ ol { margin: 0; padding-left: 1.5em; }
 .failed, .cancelled { color: #c00; }
 .aborted, .rejected { color: #a60; }
 .num { text-align: right; }
+.source { color: #666; font-family: monospace; font-size: 12px; }
+ol.sources { text-align: left; }
 </style>
 </head>
 <body>
@@ -28,11 +30,11 @@ ol { margin: 0; padding-left: 1.5em; }
 <tr><th>action</th><th>state</th><th>before (run order)</th><th>after (run order)</th><th>replaced</th><th>blocked</th><th>de-duplication</th><th>concurrent</th><th>in flight</th>{{if $.Recorder}}<th>ok</th><th>aborted</th><th>failed</th><th>rejected</th><th>cancelled</th><th>last</th>{{end}}</tr>
 {{range .Actions}}<tr class="action{{if .Orphan}} orphan{{end}}" data-action="{{.Name}}">
 <td><a href="?action={{.Name}}">{{.Name}}</a></td>
-<td>{{if .Registered}}registered{{else if .Orphan}}<span class="flag">ORPHAN</span> not registered: its listeners, replacements and blocks never run{{with .Suggestion}}; did you mean <a href="?action={{.}}">{{.}}</a>?{{end}}{{else}}not registered{{end}}</td>
+<td>{{if .Registered}}registered{{with .Source}} at <span class="source">{{.}}</span>{{end}}{{else if .Orphan}}<span class="flag">ORPHAN</span> not registered: its listeners, replacements and blocks never run{{with .Suggestion}}; did you mean <a href="?action={{.}}">{{.}}</a>?{{end}}{{else}}not registered{{end}}</td>
 <td>{{template "listeners" .Before}}</td>
 <td>{{template "listeners" .After}}</td>
-<td class="num replacements">{{.Replacements}}</td>
-<td class="num blocks">{{.Blocks}}</td>
+<td class="num replacements">{{.Replacements}}{{template "sources" .ReplacementSources}}</td>
+<td class="num blocks">{{.Blocks}}{{template "sources" .BlockSources}}</td>
 <td>{{.Dedup}}</td>
 <td>{{if .Concurrent}}yes{{else}}no{{end}}</td>
 <td class="num inflight">{{.InFlight}}</td>
@@ -50,7 +52,8 @@ ol { margin: 0; padding-left: 1.5em; }
 {{end}}{{end}}{{end}}
 </body>
 </html>
-{{define "listeners"}}{{if .}}<ol>{{range .}}<li>{{if .Name}}{{.Name}}{{else}}<i>unnamed</i>{{end}}{{if .Priority}} (priority {{.Priority}}){{end}}{{if .Once}} once{{end}}</li>{{end}}</ol>{{end}}{{end}}
+{{define "listeners"}}{{if .}}<ol>{{range .}}<li>{{if .Name}}{{.Name}}{{else}}<i>unnamed</i>{{end}}{{if .Priority}} (priority {{.Priority}}){{end}}{{if .Once}} once{{end}}{{with .Source}} <span class="source">{{.}}</span>{{end}}</li>{{end}}</ol>{{end}}{{end}}
+{{define "sources"}}{{if .}}<ol class="sources">{{range .}}<li class="source">{{.}}</li>{{end}}</ol>{{end}}{{end}}
 {{define "brief"}}<span class="{{.Status}}">{{.Status}}</span> in {{dur .Duration}}{{with .Reason}}: reason: {{.}}{{else}}{{with .Error}}: {{.}}{{end}}{{end}}{{end}}
 {{define "records"}}{{if .}}<table class="records">
 <tr><th>id</th><th>parent</th><th>depth</th><th>start</th><th>duration</th><th>status</th><th>stage</th><th>listener</th><th>error</th><th>reason</th><th>after-listeners</th><th>payload</th></tr>
