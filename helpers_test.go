@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -610,4 +613,11 @@ func noListenerSources(infos []ListenerInfo) []ListenerInfo {
 		out[i] = l
 	}
 	return out
+}
+
+// nextLine returns the line after the one it is called from, as the
+// registry reports a registration's site: "dir/file_test.go:line".
+func nextLine() string {
+	_, file, line, _ := runtime.Caller(1)
+	return filepath.Base(filepath.Dir(file)) + "/" + filepath.Base(file) + ":" + strconv.Itoa(line+1)
 }

@@ -522,3 +522,130 @@ func joinedErrors(err error) []error {
 	}
 	return []error{err}
 }
+
+// Each registration reports the file and line of the call that made it,
+// whichever entry point made it: not a line of the library.
+func TestIntrospectSources(t *testing.T) {
+	nop := func(context.Context, any) error { return nil }
+	body := func(_ context.Context, p any) (any, error) { return p, nil }
+	layerNop := func(ctx context.Context, p any, original Body) (any, error) { return original(ctx, p) }
+
+	t.Run("Registry methods", func(t *testing.T) {
+		r := New()
+		wantAction := nextLine()
+		_, err := r.RegisterAction("A", body)
+		require.NoError(t, err)
+		wantBefore := nextLine()
+		r.AddListener("beforeA", nop)
+		wantAfter := nextLine()
+		r.AddListener("afterA", nop, Named("audit"))
+		wantLower := nextLine()
+		r.ReplaceAction("A", layerNop)
+		wantUpper := nextLine()
+		r.ReplaceAction("A", layerNop)
+		wantBlock1 := nextLine()
+		r.BlockAction("A", func(any) bool { return false })
+		wantBlock2 := nextLine()
+		r.BlockAction("A", nil)
+
+		assert.Equal(t, []ListenerInfo{{Source: wantBefore}}, r.Listeners("beforeA"))
+		assert.Equal(t, []ListenerInfo{{Name: "audit", Source: wantAfter}}, r.Listeners("afterA"))
+		assert.Equal(t, []ActionInfo{{
+			Name: "A", Registered: true, Source: wantAction,
+			Before:             []ListenerInfo{{Source: wantBefore}},
+			After:              []ListenerInfo{{Name: "audit", Source: wantAfter}},
+			Replacements:       2,
+			ReplacementSources: []string{wantUpper, wantLower}, // the order they run
+			Blocks:             2,
+			BlockSources:       []string{wantBlock1, wantBlock2},
+		}}, r.Actions())
+	})
+
+	t.Run("typed handle", func(t *testing.T) {
+		r := New()
+		a := Typed[string, string](r, "T")
+		wantAction := nextLine()
+		_, err := a.Register(func(_ context.Context, p string) (string, error) { return p, nil }, Concurrent(true))
+		require.NoError(t, err)
+		wantBefore := nextLine()
+		a.Before(func(context.Context, string) error { return nil }, Priority(1))
+		wantAfter := nextLine()
+		a.After(func(context.Context, string) error { return nil })
+		wantLayer := nextLine()
+		a.Replace(func(ctx context.Context, p string, original func(context.Context, string) (string, error)) (string, error) {
+			return original(ctx, p)
+		})
+		wantBlock1 := nextLine()
+		a.Block(func(p string) bool { return p == "x" })
+		wantBlock2 := nextLine()
+		a.Block(nil)
+
+		got := r.Actions()
+		require.Len(t, got, 1)
+		assert.Equal(t, wantAction, got[0].Source)
+		assert.Equal(t, []ListenerInfo{{Priority: 1, Source: wantBefore}}, got[0].Before)
+		assert.Equal(t, []ListenerInfo{{Source: wantAfter}}, got[0].After)
+		assert.Equal(t, []string{wantLayer}, got[0].ReplacementSources)
+		assert.Equal(t, []string{wantBlock1, wantBlock2}, got[0].BlockSources)
+	})
+
+	t.Run("package functions on the default registry", func(t *testing.T) {
+		const name = "IntrospectSourcesProbe" // a name of its own: the default registry is shared
+		wantAction := nextLine()
+		unregister, err := RegisterAction(name, body)
+		require.NoError(t, err)
+		t.Cleanup(func() { unregister() })
+		wantListener := nextLine()
+		removeListener := AddListener("before"+name, nop)
+		t.Cleanup(func() { removeListener() })
+		wantLayer := nextLine()
+		removeLayer := ReplaceAction(name, layerNop)
+		t.Cleanup(func() { removeLayer() })
+		wantBlock := nextLine()
+		unblock := BlockAction(name, func(any) bool { return false })
+		t.Cleanup(func() { unblock() })
+
+		var info ActionInfo
+		for _, a := range Default().Actions() {
+			if a.Name == name {
+				info = a
+			}
+		}
+		assert.Equal(t, ActionInfo{
+			Name: name, Registered: true, Source: wantAction,
+			Before:       []ListenerInfo{{Source: wantListener}},
+			Replacements: 1, ReplacementSources: []string{wantLayer},
+			Blocks: 1, BlockSources: []string{wantBlock},
+		}, info)
+	})
+
+	t.Run("unregistered action has no source, its listeners keep theirs", func(t *testing.T) {
+		r := New()
+		unregister := mustRegister(t, r, "A", body)
+		want := nextLine()
+		r.AddListener("afterA", nop)
+		require.True(t, unregister())
+		assert.Equal(t, []ActionInfo{{Name: "A", After: []ListenerInfo{{Source: want}}}}, r.Actions())
+	})
+
+	t.Run("a helper of the caller's own reports the helper's line", func(t *testing.T) {
+		r := New()
+		mustRegister(t, r, "A", body)
+		got := r.Actions()
+		require.Len(t, got, 1)
+		assert.Regexp(t, `^[^/]+/helpers_test\.go:\d+$`, got[0].Source)
+	})
+}
+
+func TestShortFile(t *testing.T) {
+	for file, want := range map[string]string{
+		"/home/me/src/contactcenter/plugin_crm.go": "contactcenter/plugin_crm.go",
+		"C:/src/contactcenter/plugin_crm.go":       "contactcenter/plugin_crm.go",
+		"contactcenter/plugin_crm.go":              "contactcenter/plugin_crm.go",
+		"/plugin_crm.go":                           "/plugin_crm.go",
+		"plugin_crm.go":                            "plugin_crm.go",
+		"":                                         "",
+	} {
+		assert.Equal(t, want, shortFile(file), "shortFile(%q)", file)
+	}
+}
