@@ -277,6 +277,17 @@
 // order, its replacements, blocks and invocations in flight. Both read the
 // snapshots without a lock, one name after another.
 //
+// Every registration records where it was made: the file and line of the
+// call of RegisterAction, AddListener, ReplaceAction or BlockAction (or of a
+// typed handle's Register, Before, After, Replace or Block), as
+// "dir/file.go:line", the file's base name under the last element of its
+// directory. [Registry.Actions] and [Registry.Listeners] report it
+// ([ActionInfo.Source], [ListenerInfo.Source], [ActionInfo.ReplacementSources],
+// [ActionInfo.BlockSources]), so that a listener that never seems to run can
+// be traced to the code that added it. A registration made through a helper
+// of the caller's own records the helper's line. The site is looked up once,
+// when registering (runtime.Caller); invoking never reads it.
+//
 // # Testing
 //
 // Package [github.com/go-actions/actions/actionstest] does, once, what every

@@ -52,9 +52,12 @@ type ListenerInfo struct {
 	// Source is where the listener was added: the file and line of the call
 	// of [Registry.AddListener], [AddListener], or a typed handle's Before or
 	// After, as "dir/file.go:line" (the file's base name under the last
-	// element of its directory, e.g. "contactcenter/plugin_crm.go:41"). A
-	// listener added through a helper of the caller's own reports the
-	// helper's line. "" if the runtime could not tell.
+	// element of its directory, e.g. "contactcenter/plugin_crm.go:41"; the
+	// directory is the one the file was compiled from, so a package at the
+	// root of a module shows its checkout's directory, or, built with
+	// -trimpath, the module path's last element). A listener added through a
+	// helper of the caller's own reports the helper's line. "" if the
+	// runtime could not tell.
 	Source string
 }
 

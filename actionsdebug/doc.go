@@ -15,7 +15,11 @@
 // before- and after-listeners in the order they run (name, priority, once),
 // how many replacements and blocks it has, its de-duplication mode, whether
 // its phases are concurrent, and how many of its invocations are in flight
-// now. A name with listeners, replacements or blocks but no registered
+// now. Next to the action, each listener, each replacement layer (top of
+// the stack first) and each block, the page shows where it was registered:
+// the file and line of the registering call, as "dir/file.go:line" (see
+// [actions.ListenerInfo.Source]), which is where to look first when a
+// plugin seems to do nothing. A name with listeners, replacements or blocks but no registered
 // action is an orphan: what is kept there never runs, usually because of a
 // typo. The page flags it, with the nearest registered name when
 // [actions.Registry.Check] suggests one.
