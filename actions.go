@@ -21,7 +21,7 @@ type action struct {
 	check      func(payload any) error           // payload type check of a typed action, nil for untyped
 	ptype      reflect.Type                      // a typed action's payload type, nil for untyped
 	rtype      reflect.Type                      // a typed action's result type, nil for untyped
-	site       string                            // where it was registered, "dir/file.go:line" (see ActionInfo.Source)
+	site       site                              // where it was registered, "dir/file.go:line" (see ActionInfo.Source)
 }
 
 // ActionOption configures an action at [Registry.RegisterAction].
@@ -55,7 +55,7 @@ func (r *Registry) RegisterAction(name string, body Body, opts ...ActionOption) 
 
 // register registers body on behalf of the caller, whose call was made at
 // site.
-func (r *Registry) register(name string, body Body, opts []ActionOption, site string) (unregister func() bool, err error) {
+func (r *Registry) register(name string, body Body, opts []ActionOption, at site) (unregister func() bool, err error) {
 	if name == "" {
 		setupPanic("RegisterAction: empty action name")
 	}
@@ -66,7 +66,7 @@ func (r *Registry) register(name string, body Body, opts []ActionOption, site st
 	for _, o := range opts {
 		o(a)
 	}
-	a.site = site
+	a.site = at
 	var bad string
 	ok := r.write(name, func(s *snapshot) bool {
 		if s.act != nil {

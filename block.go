@@ -3,7 +3,7 @@ package actions
 // block is one registration of BlockAction.
 type block struct {
 	match func(payload any) bool // nil matches every payload
-	site  string                 // where it was placed, "dir/file.go:line" (see ActionInfo.BlockSources)
+	site  site                   // where it was placed, "dir/file.go:line" (see ActionInfo.BlockSources)
 }
 
 // BlockAction blocks the invocations of the action name whose payload (as the
@@ -17,12 +17,12 @@ func (r *Registry) BlockAction(name string, match func(payload any) bool) (unblo
 	return r.block(name, match, callerSite(0))
 }
 
-// block places a block on behalf of the caller, whose call was made at site.
-func (r *Registry) block(name string, match func(payload any) bool, site string) (unblock func() bool) {
+// block places a block on behalf of the caller, whose call was made at the site at.
+func (r *Registry) block(name string, match func(payload any) bool, at site) (unblock func() bool) {
 	if name == "" {
 		setupPanic("BlockAction: empty action name")
 	}
-	b := &block{match: match, site: site}
+	b := &block{match: match, site: at}
 	r.write(name, func(s *snapshot) bool {
 		s.blocks = append(s.blocks[:len(s.blocks):len(s.blocks)], b)
 		return true

@@ -108,7 +108,7 @@ func (r *Registry) Actions() []ActionInfo {
 		}
 		if a := n.s.act; a != nil {
 			info.Registered = true
-			info.Source = a.site
+			info.Source = a.site.String()
 			info.Deduplicates = a.key != nil
 			info.SharePending = a.key != nil && a.share
 			info.Concurrent = a.concurrent
@@ -126,7 +126,7 @@ func listenerInfos(list []*listener) []ListenerInfo {
 	}
 	out := make([]ListenerInfo, len(list))
 	for i, l := range list {
-		out[i] = ListenerInfo{Name: l.name, Priority: l.priority, Once: l.once, Source: l.site}
+		out[i] = ListenerInfo{Name: l.name, Priority: l.priority, Once: l.once, Source: l.site.String()}
 	}
 	return out
 }
@@ -139,7 +139,7 @@ func replacementSources(stack []*replacement) []string {
 	}
 	out := make([]string, len(stack))
 	for i, layer := range stack {
-		out[len(stack)-1-i] = layer.site
+		out[len(stack)-1-i] = layer.site.String()
 	}
 	return out
 }
@@ -152,7 +152,7 @@ func blockSources(blocks []*block) []string {
 	}
 	out := make([]string, len(blocks))
 	for i, b := range blocks {
-		out[i] = b.site
+		out[i] = b.site.String()
 	}
 	return out
 }

@@ -21,7 +21,7 @@ type listener struct {
 	name     string
 	priority int
 	once     bool
-	site     string      // where it was added, "dir/file.go:line" (see ListenerInfo.Source)
+	site     site        // where it was added, "dir/file.go:line" (see ListenerInfo.Source)
 	fired    atomic.Bool // claimed by the one invocation that runs a once-listener
 }
 
@@ -101,13 +101,13 @@ func (r *Registry) AddListener(event string, fn Listener, opts ...ListenerOption
 }
 
 // addListener adds fn, which takes payloads of type ptype (nil: any), as
-// method on behalf of the caller, whose call was made at site.
-func (r *Registry) addListener(method, event string, fn Listener, ptype reflect.Type, opts []ListenerOption, site string) (remove func() bool) {
+// method on behalf of the caller, whose call was made at the site at.
+func (r *Registry) addListener(method, event string, fn Listener, ptype reflect.Type, opts []ListenerOption, at site) (remove func() bool) {
 	after, name := mustParseEvent(method, event)
 	if fn == nil {
 		setupPanic("%s(%q): nil listener", method, event)
 	}
-	l := &listener{fn: fn, ptype: ptype, site: site}
+	l := &listener{fn: fn, ptype: ptype, site: at}
 	for _, o := range opts {
 		o(l)
 	}

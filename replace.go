@@ -18,7 +18,7 @@ type Replacement func(ctx context.Context, payload any, original Body) (any, err
 type replacement struct {
 	fn           Replacement
 	ptype, rtype reflect.Type // a typed replacement's payload and result types, nil for untyped
-	site         string       // where it was pushed, "dir/file.go:line" (see ActionInfo.ReplacementSources)
+	site         site         // where it was pushed, "dir/file.go:line" (see ActionInfo.ReplacementSources)
 }
 
 // ReplaceAction pushes fn on the replacement stack of the action name: the

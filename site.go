@@ -6,18 +6,35 @@ import (
 	"strings"
 )
 
+// site is where a registration was made: the program counter of the user's
+// call, kept as it is and turned into "dir/file.go:line" only when asked
+// (String), so that registering costs one short stack read and no string.
+type site uintptr
+
 // callerSite returns where the caller of the function that calls it was
-// called from, skip frames further up (skip 0: the caller's caller), as
-// "dir/file.go:line": the file's base name under the last element of its
-// directory, e.g. "contactcenter/plugin_crm.go:41", which names the package
-// in a listing without the machine's paths. It returns "" when the stack
-// has no such frame. It runs once per registration, never when invoking.
-func callerSite(skip int) string {
-	_, file, line, ok := runtime.Caller(skip + 2)
-	if !ok {
+// called from, skip frames further up (skip 0: the caller's caller). It runs
+// once per registration, never when invoking.
+func callerSite(skip int) site {
+	var pcs [1]uintptr
+	if runtime.Callers(skip+3, pcs[:]) == 0 {
+		return 0
+	}
+	return site(pcs[0])
+}
+
+// String returns the site as "dir/file.go:line": the file's base name under
+// the last element of its directory, e.g. "contactcenter/plugin_crm.go:41",
+// which names the package in a listing without the machine's paths; "" for
+// no site.
+func (s site) String() string {
+	if s == 0 {
 		return ""
 	}
-	return shortFile(file) + ":" + strconv.Itoa(line)
+	f, _ := runtime.CallersFrames([]uintptr{uintptr(s)}).Next()
+	if f.File == "" {
+		return ""
+	}
+	return shortFile(f.File) + ":" + strconv.Itoa(f.Line)
 }
 
 // shortFile returns file's last two elements, "dir/file.go", or file itself
