@@ -285,8 +285,10 @@
 // ([ActionInfo.Source], [ListenerInfo.Source], [ActionInfo.ReplacementSources],
 // [ActionInfo.BlockSources]), so that a listener that never seems to run can
 // be traced to the code that added it. A registration made through a helper
-// of the caller's own records the helper's line. The site is looked up once,
-// when registering (runtime.Caller); invoking never reads it.
+// of the caller's own records the helper's line. Registering keeps the
+// call's program counter (one short stack read, about 0.2 µs, no
+// allocation); it becomes a file and line only when reported, and invoking
+// never reads it.
 //
 // # Testing
 //
