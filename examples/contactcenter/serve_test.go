@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-actions/actions"
+	"github.com/go-actions/actions/actionsdebug"
+)
+
+// With -http, the scenario runs with a recorder observing the registry: the
+// trace is the same, and the debug page then shows what the scenario left.
+func TestServeDebug(t *testing.T) {
+	rec := actionsdebug.NewRecorder()
+	var buf bytes.Buffer
+	a, err := play(&buf, func(opts ...actions.Option) *actions.Registry {
+		return actions.New(append(opts, actions.WithObserver(rec))...)
+	})
+	require.NoError(t, err)
+	assert.Equal(t, wantTrace, buf.String())
+
+	ln, err := listen("127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveDebug(ctx, ln, a.reg, rec) }()
+
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + ln.Addr().String() + actionsdebug.Path)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(body), `data-action="AcceptTask"`)
+	assert.Contains(t, string(body), `<li>voice-detector (priority 10)</li><li>confirm-accept</li>`)
+	assert.Contains(t, string(body), `<p class="recorder">Recorder: 5 of at most`, "the scenario's invocations, recorded")
+
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not stop")
+	}
+}
+
+func TestListenWithoutHostIsLoopback(t *testing.T) {
+	ln, err := listen(":0")
+	require.NoError(t, err)
+	defer ln.Close()
+	assert.True(t, ln.Addr().(*net.TCPAddr).IP.IsLoopback(), ln.Addr().String())
+
+	_, err = listen("8080")
+	assert.Error(t, err)
+}
