@@ -44,19 +44,24 @@ type row struct {
 	Replaced  string   `json:"replaced"`
 	Blocked   string   `json:"blocked"`
 	InFlight  string   `json:"inflight"`
+	Sources   []string `json:"sources"` // of the before-listeners
 }
 
 // rowsJS reads the rows of table#actions from the rendered DOM.
+// Registration sites (.source, .sources) are read apart: sources lists where
+// each listener of the row was added.
 const rowsJS = `Array.from(document.querySelectorAll('#actions tr.action')).map(tr => {
 	const cells = tr.querySelectorAll(':scope > td');
-	const items = td => Array.from(td.querySelectorAll('li')).map(li => li.textContent.trim());
-	const text = sel => { const e = tr.querySelector(sel); return e ? e.textContent.trim() : ''; };
+	const bare = e => { const c = e.cloneNode(true); c.querySelectorAll('.source, .sources').forEach(s => s.remove()); return c.textContent.trim(); };
+	const items = td => Array.from(td.querySelectorAll(':scope > ol > li')).map(bare);
+	const text = sel => { const e = tr.querySelector(sel); return e ? bare(e) : ''; };
 	const link = cells[1].querySelector('a');
 	return {
 		name: tr.dataset.action,
 		classes: Array.from(tr.classList),
 		flag: text('.flag'),
-		state: cells[1].textContent.trim(),
+		state: bare(cells[1]),
+		sources: Array.from(cells[2].querySelectorAll('.source')).map(e => e.textContent.trim()),
 		suggested: link ? link.textContent.trim() : '',
 		before: items(cells[2]),
 		after: items(cells[3]),
@@ -98,7 +103,11 @@ func TestPageInBrowser(t *testing.T) {
 	}
 
 	order := byName["CreateOrder"]
-	assert.Equal(t, "registered", order.State)
+	assert.Contains(t, order.State, "registered")
+	require.Len(t, order.Sources, 3, "each before-listener shows where it was added")
+	for _, src := range order.Sources {
+		assert.Contains(t, src, "browsertest/page_test.go:", "the site of the scenario's AddListener")
+	}
 	assert.Equal(t, []string{"authorize (priority 10)", "validate", "log (priority -5)"}, order.Before, "before-listeners in run order")
 	assert.Equal(t, []string{"audit"}, order.After)
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,7 +42,10 @@ func TestServeDebug(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, string(body), `data-action="AcceptTask"`)
-	assert.Contains(t, string(body), `<li>voice-detector (priority 10)</li><li>confirm-accept</li>`)
+	page := string(body)
+	voice, confirm := strings.Index(page, "<li>voice-detector (priority 10)"), strings.Index(page, "<li>confirm-accept")
+	assert.True(t, voice >= 0 && confirm > voice, "the before-listeners of AcceptTask, in run order")
+	assert.Contains(t, page, "contactcenter/plugin_voice.go:", "where the listener was added")
 	assert.Contains(t, string(body), `<p class="recorder">Recorder: 5 of at most`, "the scenario's invocations, recorded")
 
 	cancel()
