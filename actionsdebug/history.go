@@ -1,6 +1,7 @@
 package actionsdebug
 
 import (
+	"cmp"
 	"container/list"
 	"slices"
 	"time"
@@ -97,7 +98,7 @@ func (h *history) addSlow(rec Record, slot int64) {
 	case slot > s.id:
 		s.id, s.recs = slot, s.recs[:0]
 	}
-	i, _ := slices.BinarySearchFunc(s.recs, rec.Duration, func(r Record, d time.Duration) int { return -cmpDuration(r.Duration, d) })
+	i, _ := slices.BinarySearchFunc(s.recs, rec.Duration, func(r Record, d time.Duration) int { return -cmp.Compare(r.Duration, d) })
 	if i >= Slowest {
 		return
 	}

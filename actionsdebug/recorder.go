@@ -1,6 +1,7 @@
 package actionsdebug
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"fmt"
@@ -210,7 +211,7 @@ func (r *Recorder) detail(name string, now time.Time) (d historyCopy, ok bool) {
 	if !ok {
 		return d, false
 	}
-	slices.SortStableFunc(d.slowest, func(a, b Record) int { return -cmpDuration(a.Duration, b.Duration) })
+	slices.SortStableFunc(d.slowest, func(a, b Record) int { return -cmp.Compare(a.Duration, b.Duration) })
 	d.slowest = d.slowest[:min(len(d.slowest), Slowest)]
 	return d, true
 }
@@ -227,14 +228,4 @@ func (r *Recorder) stats() RecorderStats {
 		SlowWindow:  r.slowWindow(),
 		Payloads:    r.payloads,
 	}
-}
-
-func cmpDuration(a, b time.Duration) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

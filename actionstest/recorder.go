@@ -1,6 +1,7 @@
 package actionstest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"reflect"
@@ -79,18 +80,8 @@ func (r *Recorder) Invocations() []Invocation {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := slices.Clone(r.invs)
-	slices.SortStableFunc(out, func(a, b Invocation) int { return cmpID(a.ID, b.ID) })
+	slices.SortStableFunc(out, func(a, b Invocation) int { return cmp.Compare(a.ID, b.ID) })
 	return out
-}
-
-func cmpID(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // HandledErrors returns the errors that reached the error handler so far,
