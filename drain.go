@@ -156,8 +156,8 @@ func (r *Registry) running() int64 {
 // eachEntry calls fn with every live entry. An entry that invocations use is
 // live: they hold it.
 func (r *Registry) eachEntry(fn func(*entry)) {
-	r.entries.Range(func(name, _ any) bool {
-		if e := r.lookup(name.(string)); e != nil {
+	r.entries.Range(func(_, v any) bool {
+		if e := entryOf(v); e != nil {
 			fn(e)
 		}
 		return true

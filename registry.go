@@ -215,6 +215,12 @@ func (r *Registry) lookup(name string) *entry {
 	if !ok {
 		return nil
 	}
+	return entryOf(v)
+}
+
+// entryOf returns the entry a value of entries stands for, nil if it was
+// collected.
+func entryOf(v any) *entry {
 	if e, ok := v.(*entry); ok {
 		return e
 	}
