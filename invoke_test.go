@@ -149,11 +149,7 @@ func TestLifecycle(t *testing.T) {
 					lcStages(r, &rec, "AcceptTask")
 					c.setup(t, r, &rec)
 					_, err := way.run(ctx, r, "AcceptTask", "p")
-					assert.ErrorIs(t, err, ErrActionNotFound)
-					var e *Error
-					if assert.ErrorAs(t, err, &e) {
-						assert.Equal(t, "AcceptTask", e.Action)
-					}
+					assertKind(t, err, ErrActionNotFound, "AcceptTask")
 					assert.Empty(t, rec.trace(), "no stage may run")
 				})
 			}
@@ -180,12 +176,8 @@ func TestLifecycle(t *testing.T) {
 				require.NoError(t, r.Close(ctx))
 
 				_, err := way.run(ctx, r, "AcceptTask", "p")
-				assert.ErrorIs(t, err, ErrClosed)
+				assertKind(t, err, ErrClosed, "AcceptTask")
 				assert.NotErrorIs(t, err, ErrBlocked)
-				var e *Error
-				if assert.ErrorAs(t, err, &e) {
-					assert.Equal(t, "AcceptTask", e.Action)
-				}
 				assert.Empty(t, rec.trace(), "no stage may run")
 			})
 		}
@@ -206,11 +198,7 @@ func TestLifecycle(t *testing.T) {
 				mustRegister(t, r, "AcceptTask", doneBody(&rec), lcOptions(&rec)...)
 
 				_, err := way.run(ctx, r, "AcceptTask", "vip")
-				assert.ErrorIs(t, err, ErrBlocked)
-				var e *Error
-				if assert.ErrorAs(t, err, &e) {
-					assert.Equal(t, "AcceptTask", e.Action)
-				}
+				assertKind(t, err, ErrBlocked, "AcceptTask")
 				// The other block may or may not be consulted first; nothing
 				// after the blocks may run.
 				assert.NotContains(t, rec.trace(), "key:")
@@ -256,11 +244,7 @@ func TestLifecycle(t *testing.T) {
 			t.Fatalf("the first invocation ended early: %v", err)
 		}
 		_, err := r.Call(ctx, "AcceptTask", "a")
-		assert.ErrorIs(t, err, ErrPending)
-		var e *Error
-		if assert.ErrorAs(t, err, &e) {
-			assert.Equal(t, "AcceptTask", e.Action)
-		}
+		assertKind(t, err, ErrPending, "AcceptTask")
 		// Another key is not a duplicate.
 		_, err = r.Call(ctx, "AcceptTask", "b")
 		require.NoError(t, err)
@@ -1021,4 +1005,15 @@ func TestLifecycle(t *testing.T) {
 		setupPanicMessage(t, "InvokeAction with a nil ctx", func() { r.InvokeAction(nilCtx, "Act", nil) })
 		setupPanicMessage(t, "Call with a nil ctx", func() { _, _ = r.Call(nilCtx, "Act", nil) })
 	})
+}
+
+// assertKind checks that err matches kind and is the [*Error] of an
+// invocation of action.
+func assertKind(t *testing.T, err, kind error, action string) {
+	t.Helper()
+	assert.ErrorIs(t, err, kind)
+	var e *Error
+	if assert.ErrorAs(t, err, &e) {
+		assert.Equal(t, action, e.Action)
+	}
 }
