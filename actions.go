@@ -15,13 +15,13 @@ type Body func(ctx context.Context, payload any) (any, error)
 type action struct {
 	body       Body
 	update     PayloadUpdate
-	key        func(payload any) (string, error) // de-duplication key, nil when off
-	share      bool                              // share the in-flight outcome instead of failing with ErrPending
-	concurrent bool                              // listeners of a phase run concurrently
-	check      func(payload any) error           // payload type check of a typed action, nil for untyped
-	ptype      reflect.Type                      // a typed action's payload type, nil for untyped
-	rtype      reflect.Type                      // a typed action's result type, nil for untyped
-	site       site                              // where it was registered, "dir/file.go:line" (see ActionInfo.Source)
+	dedupe     *dedupeRule             // from the Deduplicate option, nil when off
+	concurrent bool                    // listeners of a phase run concurrently
+	check      func(payload any) error // payload type check of a typed action, nil for untyped
+	ptype      reflect.Type            // a typed action's payload type, nil for untyped
+	rtype      reflect.Type            // a typed action's result type, nil for untyped
+	site       site                    // where it was registered, "dir/file.go:line" (see ActionInfo.Source)
+	owner      *Plugin                 // the plugin that registered it, if any
 }
 
 // ActionOption configures an action at [Registry.RegisterAction].
@@ -62,21 +62,14 @@ func (r *Registry) register(name string, body Body, opts []ActionOption, at site
 	if body == nil {
 		setupPanic("RegisterAction(%q): nil body", name)
 	}
-	a := &action{body: body, concurrent: r.cfg.concurrent}
-	for _, o := range opts {
-		o(a)
-	}
-	a.site = at
+	a := r.newAction(body, opts, at)
 	var bad string
 	ok := r.write(name, func(s *snapshot) bool {
 		if s.act != nil {
 			return false
 		}
-		if bad = misfit(a, s); bad != "" {
-			return false
-		}
-		s.act = a
-		return true
+		bad = s.registerAction(a)
+		return bad == ""
 	})
 	if bad != "" {
 		setupPanic("RegisterAction(%q): %s", name, bad)
@@ -93,6 +86,25 @@ func (r *Registry) register(name string, body Body, opts []ActionOption, at site
 			return true
 		})
 	}, nil
+}
+
+func (r *Registry) newAction(body Body, opts []ActionOption, at site) *action {
+	a := &action{body: body, concurrent: r.cfg.concurrent}
+	for _, o := range opts {
+		o(a)
+	}
+	a.site = at
+	return a
+}
+
+// registerAction makes a the snapshot's action, which has none, unless its
+// types do not fit the listeners' and replacements' (see misfit): then it
+// returns what does not fit.
+func (s *snapshot) registerAction(a *action) (bad string) {
+	if bad = misfit(a, s); bad == "" {
+		s.act = a
+	}
+	return bad
 }
 
 // Registered reports whether an action of that name is registered.
@@ -147,6 +159,6 @@ func ReplaceAction(name string, fn Replacement) (remove func() bool) {
 
 // BlockAction blocks matching invocations on the default registry; see
 // [Registry.BlockAction].
-func BlockAction(name string, match func(payload any) bool) (unblock func() bool) {
-	return defaultRegistry.block(name, match, callerSite(0))
+func BlockAction(name string, match func(payload any) bool, opts ...BlockOption) (unblock func() bool) {
+	return defaultRegistry.block(name, newBlock(match, opts, callerSite(0)))
 }

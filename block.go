@@ -2,29 +2,49 @@ package actions
 
 // block is one registration of BlockAction.
 type block struct {
-	match func(payload any) bool // nil matches every payload
-	site  site                   // where it was placed, "dir/file.go:line" (see ActionInfo.BlockSources)
+	match  func(payload any) bool // nil matches every payload
+	reason error                  // given with Reason, nil for none
+	site   site                   // where it was placed, "dir/file.go:line" (see ActionInfo.BlockSources)
+	owner  *Plugin                // the plugin that placed it, if any
 }
+
+// BlockOption configures a block at [Registry.BlockAction].
+type BlockOption func(*block)
+
+// Reason gives the block a reason: the [*Error] of an invocation it blocks
+// wraps it (Err), so that [errors.Is] and [errors.As] reach it and the
+// message tells it ("actions: Reindex: action blocked: maintenance until
+// 02:00"). The default is none.
+func Reason(reason error) BlockOption { return func(b *block) { b.reason = reason } }
 
 // BlockAction blocks the invocations of the action name whose payload (as the
 // caller passed it) match reports true for: they fail with [ErrBlocked] and
-// nothing of theirs runs. A nil match blocks every invocation. The action need
-// not be registered. It returns a function that removes exactly this block,
-// reporting whether it did. A panic in match fails the invocation.
+// nothing of theirs runs; the error wraps the block's [Reason], if it has
+// one, and names the plugin that placed it ([Error.Plugin]), if any. A nil
+// match blocks every invocation. The action need not be registered. It
+// returns a function that removes exactly this block, reporting whether it
+// did. A panic in match fails the invocation.
 //
 // An empty name panics: it is a programmer error.
-func (r *Registry) BlockAction(name string, match func(payload any) bool) (unblock func() bool) {
-	return r.block(name, match, callerSite(0))
+func (r *Registry) BlockAction(name string, match func(payload any) bool, opts ...BlockOption) (unblock func() bool) {
+	return r.block(name, newBlock(match, opts, callerSite(0)))
 }
 
-// block places a block on behalf of the caller, whose call was made at the site at.
-func (r *Registry) block(name string, match func(payload any) bool, at site) (unblock func() bool) {
+func newBlock(match func(payload any) bool, opts []BlockOption, at site) *block {
+	b := &block{match: match, site: at}
+	for _, o := range opts {
+		o(b)
+	}
+	return b
+}
+
+// block places b on name.
+func (r *Registry) block(name string, b *block) (unblock func() bool) {
 	if name == "" {
 		setupPanic("BlockAction: empty action name")
 	}
-	b := &block{match: match, site: at}
 	r.write(name, func(s *snapshot) bool {
-		s.blocks = append(s.blocks[:len(s.blocks):len(s.blocks)], b)
+		s.blocks = appendCopy(s.blocks, b)
 		return true
 	})
 	return func() bool {
@@ -45,7 +65,7 @@ func (f *frame) checkBlocks(blocks []*block, payload any) error {
 			return fail(f.name, StageBlock, "", err)
 		}
 		if blocked {
-			return &Error{Action: f.name, Kind: ErrBlocked}
+			return &Error{Action: f.name, Kind: ErrBlocked, Err: b.reason, Plugin: b.owner.nameOf()}
 		}
 	}
 	return nil

@@ -23,7 +23,9 @@ const (
 	SharePending
 )
 
-// Deduplicate makes the action de-duplicate its invocations by key: key
+// Deduplicate makes the action de-duplicate its invocations by key, from its
+// registration on (see [Registry.DeduplicateAction] to attach it at run
+// time instead): key
 // receives the payload as the caller passed it (before any payload update)
 // and, while an invocation with key K is in flight, another with key K is
 // rejected or shares its outcome, as mode says. A nested invocation whose key
@@ -39,7 +41,67 @@ func Deduplicate(key func(payload any) string, mode DedupMode) ActionOption {
 
 // dedupeBy is Deduplicate with a key function that may reject the payload.
 func dedupeBy(key func(payload any) (string, error), mode DedupMode) ActionOption {
-	return func(a *action) { a.key, a.share = key, mode == SharePending }
+	return func(a *action) { a.dedupe = &dedupeRule{key: key, share: mode == SharePending} }
+}
+
+// dedupeRule is how an action de-duplicates: given at its registration
+// (action.dedupe) or attached to its name at run time (snapshot.dedupes).
+type dedupeRule struct {
+	key   func(payload any) (string, error)
+	share bool    // share the in-flight outcome instead of failing with ErrPending
+	owner *Plugin // the plugin that attached it, if any
+}
+
+// DeduplicateAction makes the action name de-duplicate its invocations by
+// key as [Deduplicate] does, from now on, whether or not the action is
+// registered, and whoever registers it: an idempotency plugin attaches it to
+// an action it does not own. It returns a function that removes exactly this
+// rule, reporting whether it did.
+//
+// The table of keys in flight belongs to the name, not to a registration:
+// invocations in flight keep excluding their keys when the action is
+// unregistered and registered again, or when its rule changes. The rule
+// applies to invocations that begin after DeduplicateAction returned (one
+// already past its step 4 claimed no key). The most recent rule attached
+// and not removed applies; when none is left, the action's own
+// [Deduplicate] option, if any.
+//
+// An empty name or a nil key panics: those are programmer errors.
+func (r *Registry) DeduplicateAction(name string, key func(payload any) string, mode DedupMode) (remove func() bool) {
+	if key == nil {
+		setupPanic("DeduplicateAction(%q): nil key function", name)
+	}
+	return r.attachRule(name, &dedupeRule{key: func(payload any) (string, error) { return key(payload), nil }, share: mode == SharePending})
+}
+
+// attachRule attaches d to name, as DeduplicateAction.
+func (r *Registry) attachRule(name string, d *dedupeRule) (remove func() bool) {
+	if name == "" {
+		setupPanic("DeduplicateAction: empty action name")
+	}
+	r.write(name, func(s *snapshot) bool {
+		s.dedupes = appendCopy(s.dedupes, d)
+		return true
+	})
+	return func() bool {
+		return r.write(name, func(s *snapshot) bool {
+			var ok bool
+			s.dedupes, ok = without(s.dedupes, func(x *dedupeRule) bool { return x == d })
+			return ok
+		})
+	}
+}
+
+// rule returns the de-duplication rule that applies to the snapshot's
+// invocations, nil if none.
+func (s *snapshot) rule() *dedupeRule {
+	if n := len(s.dedupes); n > 0 {
+		return s.dedupes[n-1]
+	}
+	if s.act != nil {
+		return s.act.dedupe
+	}
+	return nil
 }
 
 // flight is an invocation of a de-duplicating action, as others with the
@@ -65,8 +127,8 @@ type flight struct {
 //
 // A sharer whose leader was abandoned tries to lead in its place: one of
 // them does, and the others share its flight.
-func (f *frame) dedupe(act *action, payload any) (ends bool, res any, err error) {
-	key, err := f.callKey(act.key, payload)
+func (f *frame) dedupe(d *dedupeRule, payload any) (ends bool, res any, err error) {
+	key, err := f.callKey(d.key, payload)
 	if err != nil {
 		if _, ok := err.(*PayloadTypeError); ok {
 			return true, nil, &Error{Action: f.name, Kind: ErrPayloadType, Stage: StageKey, Err: err}
@@ -75,7 +137,7 @@ func (f *frame) dedupe(act *action, payload any) (ends bool, res any, err error)
 	}
 	var abandoned *flight
 	for {
-		fl, err := f.claim(act, key, abandoned)
+		fl, err := f.claim(d, key, abandoned)
 		if err != nil {
 			return true, nil, err
 		}
@@ -101,7 +163,7 @@ func (f *frame) dedupe(act *action, payload any) (ends bool, res any, err error)
 // it (or finds another invocation's flight for the key and makes that the
 // successor), so that every sharer shares one outcome, even one that is
 // already complete.
-func (f *frame) claim(act *action, key string, abandoned *flight) (*flight, error) {
+func (f *frame) claim(d *dedupeRule, key string, abandoned *flight) (*flight, error) {
 	e := f.ent
 	e.dmu.Lock()
 	defer e.dmu.Unlock()
@@ -115,10 +177,10 @@ func (f *frame) claim(act *action, key string, abandoned *flight) (*flight, erro
 	if fl != nil {
 		// An ancestor still in flight with the same key would wait for its
 		// descendant: reject, whatever the mode.
-		if act.share && !f.ledByAncestor(fl) {
+		if d.share && !f.ledByAncestor(fl) {
 			return fl, nil
 		}
-		return nil, &Error{Action: f.name, Kind: ErrPending}
+		return nil, &Error{Action: f.name, Kind: ErrPending, Plugin: d.owner.nameOf()}
 	}
 	if e.pending == nil {
 		e.pending = make(map[string]*flight)

@@ -202,12 +202,12 @@ func (r *Registry) signalDrained() {
 // effects: made first, it lets a typed invocation count in ent.both; its
 // failure is still reported after a closed registry's.
 func (f *frame) admit(e *entry, s *snapshot, act *action, payload any) error {
-	f.ent = e
+	f.ent, f.gen = e, s.gen
 	var typeErr error
 	if act.check != nil {
 		typeErr = act.check(payload)
 	}
-	f.both = f.out == nil && f.obs == nil && typeErr == nil && len(s.blocks) == 0 && act.key == nil && act.update == nil
+	f.both = f.out == nil && f.obs == nil && typeErr == nil && len(s.blocks) == 0 && s.rule() == nil && act.update == nil
 	switch {
 	case f.out != nil && f.out.closedAtCall:
 		return &Error{Action: f.name, Kind: ErrClosed}

@@ -85,6 +85,11 @@ type Error struct {
 	// Listener is the name of the listener that aborted or failed, when it
 	// was given one with [Named].
 	Listener string
+	// Plugin is the name of the plugin (see [Registry.Plugin]) whose
+	// listener aborted or failed, whose block matched or whose
+	// de-duplication rule rejected the invocation; "" when that was not
+	// installed by a plugin.
+	Plugin string
 	// Err is the cause: an abort's reason, the stage's own error, a
 	// [*PanicError], or the context's cause. It may be nil (an abort without
 	// a reason).
@@ -149,11 +154,14 @@ func (e *Error) writeHead(b *strings.Builder) {
 	if e.Listener != "" {
 		fmt.Fprintf(b, " by listener %q", e.Listener)
 	}
+	if e.Plugin != "" {
+		fmt.Fprintf(b, " (plugin %q)", e.Plugin)
+	}
 }
 
 // alike reports whether e says what o says of its own invocation.
 func (e *Error) alike(o *Error) bool {
-	return e.Action == o.Action && e.Kind == o.Kind && e.Stage == o.Stage && e.Listener == o.Listener
+	return e.Action == o.Action && e.Kind == o.Kind && e.Stage == o.Stage && e.Listener == o.Listener && e.Plugin == o.Plugin
 }
 
 // Unwrap returns the cause, so that [errors.Is] and [errors.As] reach an
@@ -162,6 +170,25 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports whether target is e's kind.
 func (e *Error) Is(target error) bool { return e.Kind != nil && target == e.Kind }
+
+// WaitError is the error of a [Future.Wait] that gave up: its ctx was done
+// before the invocation completed. The invocation goes on; its own outcome
+// is still the future's. It matches what its cause matches: a Wait whose
+// deadline passed matches [context.DeadlineExceeded].
+type WaitError struct {
+	// Action is the name of the action whose invocation was awaited.
+	Action string
+	// Err is [context.Cause] of the ctx given to Wait.
+	Err error
+}
+
+// Error returns "actions: <action>: gave up waiting: <cause>".
+func (e *WaitError) Error() string {
+	return "actions: " + e.Action + ": gave up waiting: " + strings.TrimPrefix(errorString(e.Err), "actions: ")
+}
+
+// Unwrap returns the cause.
+func (e *WaitError) Unwrap() error { return e.Err }
 
 // PanicError is a panic in user code, recovered. It matches [ErrPanicked].
 type PanicError struct {

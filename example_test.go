@@ -428,7 +428,7 @@ func ExampleFuture_Wait() {
 	fmt.Println(f.Wait(context.Background()))
 	fmt.Println(f.Wait(context.Background()))
 	// Output:
-	// <nil> caller gave up
+	// <nil> actions: TransferTask: gave up waiting: caller gave up
 	// transferred WT1 <nil>
 	// transferred WT1 <nil>
 }

@@ -19,6 +19,7 @@ type frame struct {
 	out    *outcome     // the future, for InvokeAction; nil for Call
 	want   reflect.Type // a typed handle's result type, nil for the untyped API
 	ent    *entry
+	gen    uint64 // the gen of the snapshot the invocation began with (see pinned)
 
 	// Bookkeeping, set as the lifecycle goes on and settled by settle.
 	spawned  bool // counted in reg.spawned (see Registry.spawn), not yet in ent
@@ -135,6 +136,7 @@ func (f *frame) afterErr() error {
 
 func (f *frame) complete() {
 	if f.out != nil {
+		f.out.shared = f.shared
 		f.out.complete(f.res, f.err)
 	}
 }

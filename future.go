@@ -8,9 +8,11 @@ type outcome struct {
 	done         chan struct{}
 	closedAtCall bool // the registry was closed when InvokeAction was called
 
-	// val and err are written once before done is closed, and read only after.
-	val any
-	err error
+	// val, err and shared are written once before done is closed, and read
+	// only after.
+	val    any
+	err    error
+	shared bool
 }
 
 func newOutcome(action string) *outcome {
@@ -34,9 +36,11 @@ type Future[R any] struct {
 func (f *Future[R]) Done() <-chan struct{} { return f.o.done }
 
 // Wait waits until the invocation has completed and returns its result and
-// error, or until ctx is done, in which case it returns [context.Cause] of
-// ctx. Giving up on waiting does not cancel the invocation: cancel the ctx
-// passed to InvokeAction for that. A nil ctx panics.
+// error, or until ctx is done, in which case it returns a [*WaitError] that
+// names the action and wraps [context.Cause] of ctx (so that
+// errors.Is(err, context.DeadlineExceeded) holds for a deadline). Giving up
+// on waiting does not cancel the invocation: cancel the ctx passed to
+// InvokeAction for that. A nil ctx panics.
 func (f *Future[R]) Wait(ctx context.Context) (R, error) {
 	if ctx == nil {
 		setupPanic("Future.Wait: nil context")
@@ -51,8 +55,16 @@ func (f *Future[R]) Wait(ctx context.Context) (R, error) {
 		return f.result()
 	case <-ctx.Done():
 		var zero R
-		return zero, context.Cause(ctx)
+		return zero, &WaitError{Action: f.o.action, Err: context.Cause(ctx)}
 	}
+}
+
+// Shared reports whether the invocation completed with the outcome of
+// another one with the same key, which it waited for instead of running (see
+// [SharePending]). It waits until the invocation has completed.
+func (f *Future[R]) Shared() bool {
+	<-f.o.done
+	return f.o.shared
 }
 
 // Result waits until the invocation has completed and returns its result and

@@ -95,12 +95,19 @@ func TestFuture(t *testing.T) {
 			cancel(cause)
 			res, err := fut.Wait(waitCtx)
 			assert.Nil(t, res)
-			assert.Equal(t, cause, err, "Wait returns the raw cause of its own ctx")
+			var we *WaitError
+			require.ErrorAs(t, err, &we, "Wait names the action it gave up on")
+			assert.Equal(t, "Slow", we.Action)
+			assert.Same(t, cause, we.Err, "and wraps the cause of its own ctx")
+			assert.ErrorIs(t, err, cause)
+			assert.Equal(t, "actions: Slow: gave up waiting: tired of waiting", err.Error())
+			assert.NotErrorIs(t, err, ErrFailed, "the invocation did not fail")
 
 			deadlineCtx, cancelDeadline := context.WithTimeout(context.Background(), time.Second)
 			defer cancelDeadline()
 			_, err = fut.Wait(deadlineCtx)
-			assert.Equal(t, context.DeadlineExceeded, err)
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.Equal(t, StatusCancelled, StatusOf(err))
 
 			synctest.Wait()
 			assert.False(t, isDone(fut), "the invocation went on")

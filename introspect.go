@@ -109,8 +109,9 @@ func (r *Registry) Actions() []ActionInfo {
 		if a := n.s.act; a != nil {
 			info.Registered = true
 			info.Source = a.site.String()
-			info.Deduplicates = a.key != nil
-			info.SharePending = a.key != nil && a.share
+			if d := n.s.rule(); d != nil {
+				info.Deduplicates, info.SharePending = true, d.share
+			}
 			info.Concurrent = a.concurrent
 		}
 		out[i] = info

@@ -56,14 +56,14 @@ func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload an
 	if parent != nil && parent.depth > r.maxDepth() {
 		return r.beyondLimit(name, parent.depth+1, out)
 	}
-	if obs := r.cfg.observer; obs != nil {
-		o := &observedFrame{observation: observation{obs: obs}}
+	if set := r.observers.Load(); set != nil {
+		o := &observedFrame{observation: observation{obs: set.obs}}
 		r.initHeapFrame(&o.frame, ctx, name, parent, out)
 		o.frame.obs, o.frame.want = &o.observation, want
 		return o.frame.invokeObserved(payload, e)
 	}
 	e, s := r.lookupSnap(name, e)
-	if s != nil && s.act != nil && s.act.key != nil {
+	if s != nil && s.rule() != nil {
 		f := r.heapFrame(ctx, name, parent, out)
 		f.want = want
 		return f.invoke(payload, e, s)
@@ -181,8 +181,8 @@ func (f *frame) run(payload any, e *entry, s *snapshot) (any, error) {
 			return nil, err
 		}
 	}
-	if act.key != nil { // step 4
-		if ends, res, err := f.dedupe(act, payload); ends {
+	if d := s.rule(); d != nil { // step 4
+		if ends, res, err := f.dedupe(d, payload); ends {
 			return res, err
 		}
 	}
@@ -200,7 +200,7 @@ func (f *frame) run(payload any, e *entry, s *snapshot) (any, error) {
 		return nil, err
 	}
 	f.res, f.inAfter = res, true
-	if list := f.ent.snap.Load().after; len(list) > 0 { // step 9
+	if list := f.listeners(true); len(list) > 0 { // step 9
 		f.after(act, list, payload)
 	}
 	return res, nil

@@ -23,7 +23,11 @@ type listener struct {
 	once     bool
 	site     site        // where it was added, "dir/file.go:line" (see ListenerInfo.Source)
 	fired    atomic.Bool // claimed by the one invocation that runs a once-listener
+	owner    *Plugin     // the plugin that installed it, if any
+	gen      uint64      // a plugin's: the gen of the snapshot that installed it (see pinned); 0 otherwise
 }
+
+func (l *listener) addedIn() uint64 { return l.gen }
 
 // ListenerOption configures a listener at [Registry.AddListener].
 type ListenerOption func(*listener)
@@ -107,24 +111,35 @@ func (r *Registry) addListener(method, event string, fn Listener, ptype reflect.
 	if fn == nil {
 		setupPanic("%s(%q): nil listener", method, event)
 	}
-	l := &listener{fn: fn, ptype: ptype, site: at}
-	for _, o := range opts {
-		o(l)
-	}
+	l := newListener(fn, ptype, opts, at)
 	var bad string
 	r.write(name, func(s *snapshot) bool {
-		list := &s.before
-		if after {
-			list = &s.after
-		}
-		*list = insertByPriority(*list, l)
-		bad = misfit(s.act, s)
+		bad = s.listen(after, l)
 		return bad == ""
 	})
 	if bad != "" {
 		setupPanic("%s(%q): %s", method, event, bad)
 	}
 	return func() bool { return r.removeListener(name, after, l) }
+}
+
+func newListener(fn Listener, ptype reflect.Type, opts []ListenerOption, at site) *listener {
+	l := &listener{fn: fn, ptype: ptype, site: at}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
+}
+
+// listen adds l to the snapshot's before- or after-listeners, and returns
+// what does not fit the action's types, "" if all does (see misfit).
+func (s *snapshot) listen(after bool, l *listener) (bad string) {
+	list := &s.before
+	if after {
+		list = &s.after
+	}
+	*list = insertByPriority(*list, l)
+	return misfit(s.act, s)
 }
 
 // insertByPriority returns a new list with l after every listener of higher

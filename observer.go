@@ -39,6 +39,73 @@ type InFlightObserver interface {
 	InFlightEnd(ctx context.Context, inv Invocation)
 }
 
+// observerSet is the observers of a registry, as one invocation sees them
+// from its begin to its end: published whole on every change.
+type observerSet struct {
+	obs   Observer // what invocations call: the only one, or an observerList
+	items []*observerItem
+}
+
+// observerItem is one registration of an observer.
+type observerItem struct {
+	o     Observer
+	owner *Plugin // the plugin that added it, if any
+}
+
+// AddObserver adds an observer at run time, after those given to [New] with
+// [WithObserver] and those added before it, with the same rules of order.
+// It sees exactly the invocations that begin after AddObserver returned: an
+// invocation calls the observers it began with, from its begin to its end,
+// so that one removed meanwhile still sees the end of each invocation whose
+// begin it saw, and one added meanwhile sees nothing of it. It returns a
+// function that removes exactly this observer, reporting whether it did. A
+// nil o panics.
+//
+// Cost: an invocation pays for observers (see [Registry.Call]) only while
+// the registry has one.
+func (r *Registry) AddObserver(o Observer) (remove func() bool) {
+	if o == nil {
+		setupPanic("AddObserver: nil observer")
+	}
+	item := &observerItem{o: o}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.setObservers(appendCopy(r.observerItems(), item))
+	return func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		items, ok := without(r.observerItems(), func(x *observerItem) bool { return x == item })
+		r.setObservers(items)
+		return ok
+	}
+}
+
+// observerItems returns the registry's observers; r.mu is held, or r is
+// being made by New.
+func (r *Registry) observerItems() []*observerItem {
+	if set := r.observers.Load(); set != nil {
+		return set.items
+	}
+	return nil
+}
+
+// setObservers publishes items as the registry's observers; r.mu is held,
+// or r is being made by New.
+func (r *Registry) setObservers(items []*observerItem) {
+	switch len(items) {
+	case 0:
+		r.observers.Store(nil)
+	case 1:
+		r.observers.Store(&observerSet{obs: items[0].o, items: items})
+	default:
+		list := make([]Observer, len(items))
+		for i, x := range items {
+			list[i] = x.o
+		}
+		r.observers.Store(&observerSet{obs: &observerList{reg: r, list: list}, items: items})
+	}
+}
+
 // observerList is the observer of a registry given several.
 type observerList struct {
 	reg  *Registry

@@ -12,7 +12,7 @@ func (f *frame) before(act *action, payload any) error {
 	if f.ctxDone() {
 		return stopped(f.name, StageBefore, context.Cause(f.ctx))
 	}
-	if list := f.ent.snap.Load().before; len(list) > 0 {
+	if list := f.listeners(false); len(list) > 0 {
 		return f.phase(list, payload, false, act.concurrent)
 	}
 	return nil
@@ -43,7 +43,7 @@ func (f *frame) phase(list []*listener, payload any, after, concurrent bool) err
 		if !after {
 			return beforeError(f.ctx, f.name, list[i], err)
 		}
-		f.afterErrs = append(f.afterErrs, stageError(f.ctx, f.name, StageAfter, list[i].name, err))
+		f.afterErrs = append(f.afterErrs, listenerError(f.ctx, f.name, StageAfter, list[i], err))
 	}
 	return nil
 }
@@ -176,7 +176,7 @@ func (p *concurrent) record(i int, err error) {
 	switch {
 	case err == nil, !p.after && p.stoppedEarly(err):
 	case p.after:
-		p.errs[i] = stageError(p.parent, name, StageAfter, l.name, err)
+		p.errs[i] = listenerError(p.parent, name, StageAfter, l, err)
 	default:
 		e := beforeError(p.parent, name, l, err)
 		p.errs[i] = e
@@ -243,12 +243,19 @@ func stageOf(after bool) Stage {
 // failure (see stageError).
 func beforeError(ctx *nest, name string, l *listener, err error) *Error {
 	if a, ok := err.(*abortError); ok { // Abort's own error: no walk
-		return &Error{Action: name, Kind: ErrAborted, Stage: StageBefore, Listener: l.name, Err: a.reason}
+		return &Error{Action: name, Kind: ErrAborted, Stage: StageBefore, Listener: l.name, Plugin: l.owner.nameOf(), Err: a.reason}
 	}
 	if matches(err, ErrAborted) {
-		return &Error{Action: name, Kind: ErrAborted, Stage: StageBefore, Listener: l.name, Err: err}
+		return &Error{Action: name, Kind: ErrAborted, Stage: StageBefore, Listener: l.name, Plugin: l.owner.nameOf(), Err: err}
 	}
-	return stageError(ctx, name, StageBefore, l.name, err)
+	return listenerError(ctx, name, StageBefore, l, err)
+}
+
+// listenerError is stageError for the listener l.
+func listenerError(ctx *nest, name string, stage Stage, l *listener, err error) *Error {
+	e := stageError(ctx, name, stage, l.name, err)
+	e.Plugin = l.owner.nameOf()
+	return e
 }
 
 // claim takes a once-listener for this invocation, if no other took it, and
@@ -259,4 +266,42 @@ func claim(reg *Registry, name string, l *listener, after bool) bool {
 	}
 	reg.removeListener(name, after, l)
 	return true
+}
+
+// listeners returns the listeners of the before phase, or of the after
+// phase, that the phase runs: those registered when it starts, but a
+// plugin's installed after the invocation began (see pinned).
+func (f *frame) listeners(after bool) []*listener {
+	s := f.ent.snap.Load()
+	if after {
+		return pinned(s.after, s, f.gen)
+	}
+	return pinned(s.before, s, f.gen)
+}
+
+// pinned returns list, a part of the snapshot s, without the plugins'
+// registrations installed after the snapshot of gen gen, the one an
+// invocation began with, so that a plugin installed in the meantime is seen
+// by none of the invocation's phases, and one removed is seen by none that
+// starts after its removal (see "Plugins" in the package documentation).
+// Registrations made outside plugins have gen 0: a phase runs them if they
+// are registered when it starts. It costs one comparison unless the name was
+// written to since the invocation began, and allocates only if a plugin was
+// installed since.
+func pinned[T interface{ addedIn() uint64 }](list []T, s *snapshot, gen uint64) []T {
+	if s.gen == gen {
+		return list
+	}
+	for i, x := range list {
+		if x.addedIn() > gen {
+			out := append(make([]T, 0, len(list)-1), list[:i]...)
+			for _, x := range list[i+1:] {
+				if x.addedIn() <= gen {
+					out = append(out, x)
+				}
+			}
+			return out
+		}
+	}
+	return list
 }

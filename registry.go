@@ -54,6 +54,11 @@ type Registry struct {
 	drained     chan struct{}
 	wake        chan struct{}
 	drainClosed bool
+	plugins     map[string]*installation // installed plugins by name, guarded by mu
+
+	// observers is what invocations observe, nil for none; replaced whole
+	// under mu (see AddObserver).
+	observers atomic.Pointer[observerSet]
 
 	ids      atomic.Uint64 // invocation IDs, handed out only when an observer is set
 	closed   atomic.Bool   // set by Close
@@ -66,7 +71,6 @@ type Registry struct {
 
 type config struct {
 	errorHandler func(context.Context, error)
-	observer     Observer   // set by New from observers
 	observers    []Observer // as given to WithObserver
 	maxDepth     int
 	concurrent   bool
@@ -82,13 +86,11 @@ func New(opts ...Option) *Registry {
 	for _, o := range opts {
 		o(&r.cfg)
 	}
-	switch obs := r.cfg.observers; len(obs) {
-	case 0:
-	case 1:
-		r.cfg.observer = obs[0]
-	default:
-		r.cfg.observer = &observerList{reg: r, list: obs}
+	var items []*observerItem
+	for _, o := range r.cfg.observers {
+		items = append(items, &observerItem{o: o})
 	}
+	r.setObservers(items)
 	return r
 }
 
@@ -112,12 +114,13 @@ func WithErrorHandler(h func(ctx context.Context, err error)) Option {
 }
 
 // WithObserver adds an observer that sees every invocation begin and end
-// (see [Observer]). The default is none, which costs nothing. Given more than
-// once, every observer sees every invocation: begins in the order the
-// observers were given, each one's context feeding the next, and ends (and
-// the in-flight window, for those that implement [InFlightObserver]) in
-// reverse order, as deferred calls unwind. A panic in one is delivered to the
-// error handler and does not keep the others from being called.
+// (see [Observer]); [Registry.AddObserver] adds one at run time. The default
+// is none, which costs nothing. Given more than once, every observer sees
+// every invocation: begins in the order the observers were given, each one's
+// context feeding the next, and ends (and the in-flight window, for those
+// that implement [InFlightObserver]) in reverse order, as deferred calls
+// unwind. A panic in one is delivered to the error handler and does not keep
+// the others from being called.
 func WithObserver(o Observer) Option {
 	if o == nil {
 		setupPanic("WithObserver: nil observer")
@@ -197,16 +200,21 @@ type entry struct {
 
 // snapshot is immutable once published: writers build a new one.
 type snapshot struct {
+	// gen counts the publications of the name: each new snapshot has its
+	// predecessor's gen plus one, and a plugin's listener or replacement
+	// records the gen of the snapshot that installed it (see pinned).
+	gen          uint64
 	act          *action // nil while the name is not registered
 	before       []*listener
 	after        []*listener
 	replacements []*replacement // bottom (oldest) first
 	blocks       []*block
+	dedupes      []*dedupeRule // attached at run time, oldest first (see snapshot.rule)
 }
 
 // empty reports whether nothing is registered under the name.
 func (s *snapshot) empty() bool {
-	return s.act == nil && len(s.before) == 0 && len(s.after) == 0 && len(s.replacements) == 0 && len(s.blocks) == 0
+	return s.act == nil && len(s.before) == 0 && len(s.after) == 0 && len(s.replacements) == 0 && len(s.blocks) == 0 && len(s.dedupes) == 0
 }
 
 // lookup returns the entry of name, or nil.
@@ -236,10 +244,17 @@ func (r *Registry) write(name string, f func(s *snapshot) bool) bool {
 	defer r.mu.Unlock()
 	e := r.entryLocked(name)
 	s := *e.snap.Load()
+	s.gen++
 	if !f(&s) {
 		return false
 	}
-	e.snap.Store(&s)
+	r.publishLocked(name, e, &s)
+	return true
+}
+
+// publishLocked makes s the snapshot of e, name's entry; r.mu is held.
+func (r *Registry) publishLocked(name string, e *entry, s *snapshot) {
+	e.snap.Store(s)
 	if held := !s.empty(); held != e.held { // the registry holds what is registered
 		e.held = held
 		if held {
@@ -248,7 +263,6 @@ func (r *Registry) write(name string, f func(s *snapshot) bool) bool {
 			r.entries.Store(name, e.weak)
 		}
 	}
-	return true
 }
 
 // entryLocked returns name's entry, creating it; r.mu must be held. A new
@@ -289,6 +303,12 @@ func (r *Registry) entry(name string) *entry {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.entryLocked(name)
+}
+
+// appendCopy returns a new list: list with x at the end. Snapshots' lists
+// are shared by the invocations reading them, so never appended to in place.
+func appendCopy[T any](list []T, x T) []T {
+	return append(list[:len(list):len(list)], x)
 }
 
 // without returns a copy of list without the element for which match is

@@ -19,7 +19,11 @@ type replacement struct {
 	fn           Replacement
 	ptype, rtype reflect.Type // a typed replacement's payload and result types, nil for untyped
 	site         site         // where it was pushed, "dir/file.go:line" (see ActionInfo.ReplacementSources)
+	owner        *Plugin      // the plugin that installed it, if any
+	gen          uint64       // a plugin's: the gen of the snapshot that installed it (see pinned); 0 otherwise
 }
+
+func (x *replacement) addedIn() uint64 { return x.gen }
 
 // ReplaceAction pushes fn on the replacement stack of the action name: the
 // most recent replacement runs first. The action need not be registered yet;
@@ -44,8 +48,7 @@ func (r *Registry) replace(method, name string, layer *replacement) (remove func
 	}
 	var bad string
 	r.write(name, func(s *snapshot) bool {
-		s.replacements = append(s.replacements[:len(s.replacements):len(s.replacements)], layer)
-		bad = misfit(s.act, s)
+		bad = s.push(layer)
 		return bad == ""
 	})
 	if bad != "" {
@@ -58,6 +61,13 @@ func (r *Registry) replace(method, name string, layer *replacement) (remove func
 			return ok
 		})
 	}
+}
+
+// push puts layer on top of the snapshot's replacement stack, and returns
+// what does not fit the action's types, "" if all does (see misfit).
+func (s *snapshot) push(layer *replacement) (bad string) {
+	s.replacements = appendCopy(s.replacements, layer)
+	return misfit(s.act, s)
 }
 
 // runLayer runs layer i of stack, with the layers below it (and finally body)
@@ -78,7 +88,8 @@ func (f *frame) body(act *action, payload any) (any, error) {
 	if f.ctxDone() {
 		return nil, stopped(f.name, StageBody, context.Cause(f.ctx))
 	}
-	res, err := f.callBody(f.ent.snap.Load().replacements, act.body, payload)
+	s := f.ent.snap.Load()
+	res, err := f.callBody(pinned(s.replacements, s, f.gen), act.body, payload)
 	if err != nil {
 		return nil, stageError(f.ctx, f.name, StageBody, "", err)
 	}

@@ -36,10 +36,14 @@ func (s Status) String() string {
 // StatusOf returns the status of an invocation that ended with err: the
 // error a call or a future returned. It reads the kind of the invocation's
 // [*Error] (the first of a concurrent phase's joined errors) without walking
-// into what it wraps. An error the library did not make is a failure.
+// into what it wraps. A [*WaitError] (a wait that gave up) is cancelled. An
+// error the library did not make is a failure.
 func StatusOf(err error) Status {
 	if err == nil {
 		return StatusOK
+	}
+	if _, ok := err.(*WaitError); ok {
+		return StatusCancelled
 	}
 	e := ErrorOf(err)
 	switch {

@@ -28,7 +28,8 @@ import (
 type Action[P, R any] struct {
 	reg  *Registry
 	name string
-	ent  *entry // name's entry in reg, kept so that invoking skips the lookup by name
+	ent  *entry  // name's entry in reg, kept so that invoking skips the lookup by name
+	via  *Plugin // set by In: registrations go to the plugin
 }
 
 // Typed returns a typed handle on the action name of r (the default registry
@@ -41,6 +42,29 @@ func Typed[P, R any](r *Registry, name string) Action[P, R] {
 		r = Default()
 	}
 	return Action[P, R]{reg: r, name: name, ent: r.entry(name)}
+}
+
+// In returns a handle on the same action whose registrations (Register,
+// Before, After, Replace, Block, Deduplicate) are made through the plugin p
+// of the same registry, as p's own methods make them: they take effect when
+// p is installed and are removed with it, and the functions they return
+// remove nothing and report false (see "Plugins" in the package
+// documentation). Invoking through it is invoking the action. A plugin of
+// another registry panics.
+func (a Action[P, R]) In(p *Plugin) Action[P, R] {
+	if p == nil || p.reg != a.reg {
+		setupPanic("In(%q): a plugin of another registry", a.name)
+	}
+	a.via = p
+	return a
+}
+
+// to returns where the handle's registrations go.
+func (a Action[P, R]) to() registrar {
+	if a.via != nil {
+		return a.via
+	}
+	return a.reg
 }
 
 // Name returns the action's name.
@@ -63,7 +87,7 @@ func (a Action[P, R]) Register(body func(ctx context.Context, payload P) (R, err
 	opts = append(opts[:len(opts):len(opts)], func(x *action) {
 		x.check, x.ptype, x.rtype = check, reflect.TypeFor[P](), reflect.TypeFor[R]()
 	})
-	return a.reg.register(a.name, untypedBody(body), opts, callerSite(0))
+	return a.to().register(a.name, untypedBody(body), opts, callerSite(0))
 }
 
 // Invoke starts an invocation and returns its future, as
@@ -92,13 +116,13 @@ func (a Action[P, R]) Call(ctx context.Context, payload P) (R, error) {
 // Before adds a before-listener, as [Registry.AddListener] does with
 // "before"+name.
 func (a Action[P, R]) Before(fn func(ctx context.Context, payload P) error, opts ...ListenerOption) (remove func() bool) {
-	return a.reg.addListener("Before", "before"+a.name, typedListener(fn), reflect.TypeFor[P](), opts, callerSite(0))
+	return a.to().addListener("Before", "before"+a.name, typedListener(fn), reflect.TypeFor[P](), opts, callerSite(0))
 }
 
 // After adds an after-listener, as [Registry.AddListener] does with
 // "after"+name.
 func (a Action[P, R]) After(fn func(ctx context.Context, payload P) error, opts ...ListenerOption) (remove func() bool) {
-	return a.reg.addListener("After", "after"+a.name, typedListener(fn), reflect.TypeFor[P](), opts, callerSite(0))
+	return a.to().addListener("After", "after"+a.name, typedListener(fn), reflect.TypeFor[P](), opts, callerSite(0))
 }
 
 // Replace pushes a replacement, as [Registry.ReplaceAction] does. original
@@ -122,21 +146,24 @@ func (a Action[P, R]) Replace(fn func(ctx context.Context, payload P, original f
 			return typedResult[R](name, v)
 		})
 	}
-	return a.reg.replace("Replace", name, &replacement{fn: layer, ptype: reflect.TypeFor[P](), rtype: reflect.TypeFor[R](), site: callerSite(0)})
+	return a.to().replace("Replace", name, &replacement{fn: layer, ptype: reflect.TypeFor[P](), rtype: reflect.TypeFor[R](), site: callerSite(0)})
 }
 
 // Block blocks the invocations whose payload match reports true for (all of
 // them when match is nil), as [Registry.BlockAction] does. A payload of
 // another type than P does not match.
-func (a Action[P, R]) Block(match func(payload P) bool) (unblock func() bool) {
-	site := callerSite(0)
+func (a Action[P, R]) Block(match func(payload P) bool, opts ...BlockOption) (unblock func() bool) {
+	return a.to().block(a.name, newBlock(typedMatch(match), opts, callerSite(0)))
+}
+
+func typedMatch[P any](match func(payload P) bool) func(payload any) bool {
 	if match == nil {
-		return a.reg.block(a.name, nil, site)
+		return nil
 	}
-	return a.reg.block(a.name, func(payload any) bool {
+	return func(payload any) bool {
 		p, err := as[P](payload, false)
 		return err == nil && match(p)
-	}, site)
+	}
 }
 
 // InFlight returns the number of invocations in flight, as
@@ -165,13 +192,27 @@ func DeduplicateBy[P any](key func(payload P) string, mode DedupMode) ActionOpti
 	if key == nil {
 		setupPanic("DeduplicateBy: nil key function")
 	}
-	return dedupeBy(func(payload any) (string, error) {
+	return dedupeBy(typedKey(key), mode)
+}
+
+func typedKey[P any](key func(payload P) string) func(payload any) (string, error) {
+	return func(payload any) (string, error) {
 		p, err := as[P](payload, false)
 		if err != nil {
 			return "", err
 		}
 		return key(p), nil
-	}, mode)
+	}
+}
+
+// Deduplicate attaches de-duplication by key to the action at run time, as
+// [Registry.DeduplicateAction] does; key receives a P, and a payload of
+// another type fails the invocation with [ErrPayloadType]. A nil key panics.
+func (a Action[P, R]) Deduplicate(key func(payload P) string, mode DedupMode) (remove func() bool) {
+	if key == nil {
+		setupPanic("Deduplicate(%q): nil key function", a.name)
+	}
+	return a.to().attachRule(a.name, &dedupeRule{key: typedKey(key), share: mode == SharePending})
 }
 
 func untypedBody[P, R any](body func(context.Context, P) (R, error)) Body {
