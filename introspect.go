@@ -59,6 +59,14 @@ type ActionInfo struct {
 	// InFlight is the number of invocations in flight, as
 	// [Registry.InFlight] counts them.
 	InFlight int
+	// Plugin is the plugin that registered the action (see
+	// [Registry.Plugin]), "" when it was registered outside plugins or is
+	// not registered.
+	Plugin string
+	// Plugins is the names of the plugins with any registration on the
+	// name (the action, a listener, a replacement, a block or a
+	// de-duplication rule), sorted; nil when there are none.
+	Plugins []string
 }
 
 // named is one name's entry and the snapshot read from it.
@@ -105,10 +113,12 @@ func (r *Registry) Actions() []ActionInfo {
 			Blocks:             len(n.s.blocks),
 			BlockSources:       blockSources(n.s.blocks),
 			InFlight:           int(lower(&n.e.inflight, &n.e.both)),
+			Plugins:            n.s.plugins(),
 		}
 		if a := n.s.act; a != nil {
 			info.Registered = true
 			info.Source = a.site.String()
+			info.Plugin = a.owner.nameOf()
 			if d := n.s.rule(); d != nil {
 				info.Deduplicates, info.SharePending = true, d.share
 			}
@@ -127,8 +137,38 @@ func listenerInfos(list []*listener) []ListenerInfo {
 	}
 	out := make([]ListenerInfo, len(list))
 	for i, l := range list {
-		out[i] = ListenerInfo{Name: l.name, Priority: l.priority, Once: l.once, Source: l.site.String()}
+		out[i] = ListenerInfo{Name: l.name, Priority: l.priority, Once: l.once, Source: l.site.String(), Plugin: l.owner.nameOf()}
 	}
+	return out
+}
+
+// plugins returns the sorted names of the plugins with a registration in
+// the snapshot, nil if none.
+func (s *snapshot) plugins() []string {
+	var out []string
+	add := func(p *Plugin) {
+		if p != nil && !slices.Contains(out, p.name) {
+			out = append(out, p.name)
+		}
+	}
+	if s.act != nil {
+		add(s.act.owner)
+	}
+	for _, list := range [][]*listener{s.before, s.after} {
+		for _, l := range list {
+			add(l.owner)
+		}
+	}
+	for _, x := range s.replacements {
+		add(x.owner)
+	}
+	for _, b := range s.blocks {
+		add(b.owner)
+	}
+	for _, d := range s.dedupes {
+		add(d.owner)
+	}
+	slices.Sort(out)
 	return out
 }
 

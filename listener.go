@@ -63,6 +63,9 @@ type ListenerInfo struct {
 	// helper of the caller's own reports the helper's line. "" if the
 	// runtime could not tell.
 	Source string
+	// Plugin is the plugin that installed the listener (see
+	// [Registry.Plugin]), "" for one added outside plugins.
+	Plugin string
 }
 
 // ParseEvent splits a Flex-style event name into its phase and action:

@@ -87,6 +87,9 @@ type Listener struct {
 	// Source is where the listener was added, "dir/file.go:line" (see
 	// [actions.ListenerInfo.Source]).
 	Source string `json:"source"`
+	// Plugin is the plugin that installed the listener, "" for none (see
+	// [actions.ListenerInfo.Plugin]).
+	Plugin string `json:"plugin,omitempty"`
 }
 
 // RecorderStats describes a [Recorder] and its bounds.
