@@ -27,8 +27,10 @@
 //
 // Every registration returns its own undo, a func() bool that removes exactly
 // that registration and reports whether it did: an action, a listener, a
-// replacement layer, a block. Go funcs are not comparable, so nothing is
-// removed by function value.
+// replacement layer, a block, a de-duplication rule, an observer. Go funcs
+// are not comparable, so nothing is removed by function value. A plugin
+// makes its registrations through a [Plugin], installed and removed as one
+// (see "Plugins").
 //
 // Listeners, replacements and blocks are kept by name: they may be added
 // before the action is registered, and they stay when it is unregistered and
@@ -47,11 +49,13 @@
 //  2. A closed registry fails it with [ErrClosed]. (A typed action then checks the
 //     payload's type: [ErrPayloadType].)
 //  3. A block whose match accepts the payload fails it with [ErrBlocked].
-//  4. De-duplication, if the action opted in with [Deduplicate]: [ErrPending], or the
-//     outcome of the invocation in flight with the same key is shared.
+//  4. De-duplication, if the action opted in with [Deduplicate] or a rule is attached to
+//     its name ([Registry.DeduplicateAction]): [ErrPending], or the outcome of the
+//     invocation in flight with the same key is shared.
 //  5. The payload update, if registered with [UpdatePayload], runs once; its result is the
 //     payload of every later stage.
-//  6. The before phase: the before-listeners registered when the phase starts.
+//  6. The before phase: the before-listeners registered when the phase starts (but a
+//     plugin's installed after step 1: see "Plugins").
 //  7. If a before-listener aborted or failed, the invocation stops there.
 //  8. The body: the top of the replacement stack as it is when this step starts, else the
 //     registered body. Its error or panic fails the invocation; the after phase does not run.
@@ -91,7 +95,9 @@
 // Each phase runs a snapshot: the listeners registered when the phase starts.
 // Adding or removing a listener while a phase runs affects later phases and
 // invocations only; a listener whose removal has returned runs in no phase
-// that starts afterwards.
+// that starts afterwards. The listeners and replacements of a plugin are the
+// exception that keeps a plugin whole: an invocation runs none of a plugin
+// installed after it began (see "Plugins").
 //
 // Phases are sequential by default: each listener returns before the next
 // starts. With [WithConcurrentPhases] or [Concurrent], all the listeners of a
@@ -136,8 +142,9 @@
 // [ErrPayloadType]) or, for an invocation stopped by its context, the context's
 // cause; details are reached with [errors.As] on [*Error], [*PanicError] and
 // [*PayloadTypeError]; messages are lowercase, prefixed "actions: ", and name
-// the action. [Future.Wait] and [Registry.Close] return the bare cause of
-// their own context when they give up waiting.
+// the action. [Future.Wait] gives up with a [*WaitError] that names the
+// action and wraps its own context's cause (the invocation goes on);
+// [Registry.Close] returns the bare cause of its context.
 //
 // Programmer errors found at setup time panic with a message prefixed
 // "actions: ": an empty action name, a nil body, listener, replacement or
@@ -176,6 +183,49 @@
 //     or hang the caller either. Messages are read with fmt, which contains a
 //     panicking Error or String method.
 //
+// # Plugins
+//
+// A plugin is a set of registrations that belong together: a rate limiter's
+// before-listener, a timing plugin's before and after pair, a maintenance
+// block, an idempotency rule, a metrics observer. [Registry.Plugin] makes
+// one, named; its methods ([Plugin.RegisterAction], [Plugin.AddListener],
+// [Plugin.ReplaceAction], [Plugin.BlockAction], [Plugin.DeduplicateAction],
+// [Plugin.AddObserver], and typed handles through [Action.In]) record
+// registrations, and [Plugin.Install] publishes them all at once, returning
+// the undo that removes them all at once. Installing a plugin whose name is
+// installed replaces the old one in the same publication: that is a reload,
+// with no moment where neither or both are installed. A conflict (a name the
+// plugin registers is held by another registration, or types that do not
+// fit) fails Install with an error naming the plugin, and nothing changes.
+//
+// What an invocation sees of a plugin:
+//
+//   - One that begins (step 1 of "Lifecycle") after Install returned runs all
+//     of the plugin's registrations on its action.
+//   - One that began before runs none of them, in any phase, even a phase
+//     that starts after Install: a plugin's after-listener never runs for an
+//     invocation whose before phase did not see the plugin, so a before/after
+//     pair is never split that way, and a reload never pairs the old
+//     version's before with the new version's after.
+//   - Removal wins, as for any registration: no phase that starts after the
+//     removal (or the replacing Install) returned runs the removed plugin's
+//     registrations. An invocation in flight across a removal may therefore
+//     have run the plugin's before-listener and not its after-listener; a
+//     plugin that pairs them must not rely on the after-listener to release
+//     what the before-listener took (use the invocation's context, or an
+//     observer, which sees the end of every invocation whose begin it saw).
+//
+// Errors say which plugin ended an invocation ([Error.Plugin]): an abort or a
+// failure of its listener, its block, its de-duplication rule. Introspection
+// names the plugin of each registration ([ActionInfo.Plugin],
+// [ActionInfo.Plugins], [ListenerInfo.Plugin]), and [Registry.Plugins] lists
+// those installed.
+//
+// Cost: a registry with no plugin pays nothing for them. An invocation reads
+// a generation number with its snapshot and compares it at each phase (one
+// comparison); only when a plugin was installed on its action since it began
+// does the phase filter its list (one allocation).
+//
 // # Replacing actions
 //
 // [Registry.ReplaceAction] pushes a replacement on the action's stack; the
@@ -188,11 +238,16 @@
 // # Blocking, de-duplication, in flight
 //
 // [Registry.BlockAction] fails matching invocations with [ErrBlocked] until
-// unblocked. [Deduplicate] makes an action reject ([RejectPending], Flex's
-// "Action is pending") or join ([SharePending], like
-// golang.org/x/sync/singleflight) an invocation while another with the same
-// key is in flight. A nested invocation with the key of one of its ancestors
-// is rejected in either mode, since it would wait for itself.
+// unblocked; a block may carry a [Reason], which the error wraps and tells.
+// [Deduplicate] makes an action reject ([RejectPending], Flex's "Action is
+// pending") or join ([SharePending], like golang.org/x/sync/singleflight) an
+// invocation while another with the same key is in flight.
+// [Registry.DeduplicateAction] attaches the same rule at run time to an
+// action registered by someone else (an idempotency plugin's); the table of
+// keys in flight belongs to the name, so invocations in flight keep their
+// keys across unregistration and registration. A nested invocation with the
+// key of one of its ancestors is rejected in either mode, since it would wait
+// for itself. [Future.Shared] tells a caller that its outcome was shared.
 // [Registry.InFlight] counts the invocations in flight, from the start of the
 // before phase until the future completes; an [InFlightObserver] sees each
 // window open and close.
@@ -239,7 +294,8 @@
 //
 // # Observability
 //
-// An [Observer] ([WithObserver]) sees every invocation begin and end: the
+// An [Observer] ([WithObserver], or [Registry.AddObserver] at run time) sees
+// every invocation begin and end: the
 // action, an ID and the parent's, the depth, the duration, the result, the
 // error and its [Status] (ok, aborted, failed, rejected, cancelled),
 // including invocations rejected before any stage ran. Its InvocationBegin
@@ -251,8 +307,10 @@
 // rejected fails at once with [ErrDepthExceeded], unseen by the observer, so
 // that one invoking on every end cannot nest for ever.) Several observers
 // (logging, metrics, tracing) are given with several [WithObserver] options;
-// they unwind in reverse order, like deferred calls. Without an observer,
-// observation costs nothing.
+// they unwind in reverse order, like deferred calls. An invocation calls the
+// observers it began with, from its begin to its end: one added later sees
+// nothing of it, one removed meanwhile still sees its end. Without an
+// observer, observation costs nothing.
 //
 // A stage, an observer method and the error handler find their invocation in
 // their context with [InvocationFrom]: its action and depth always, its ID,
