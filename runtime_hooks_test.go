@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -143,32 +144,13 @@ func TestDeduplicateAction(t *testing.T) {
 	})
 
 	t.Run("Blocking_the_newest_rule_wins_and_the_action_option_applies_when_none_is_left", func(t *testing.T) {
-		r := New()
-		inBody := make(chan struct{}, 1)
-		release := make(chan struct{})
-		mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
-			inBody <- struct{}{}
-			<-release
-			return "v", nil
-		}, Deduplicate(func(any) string { return "k" }, RejectPending))
-		remove := r.DeduplicateAction("Act", func(any) string { return "k" }, SharePending)
-		lead := r.InvokeAction(context.Background(), "Act", 1)
-		<-inBody
-		follower := r.InvokeAction(context.Background(), "Act", 2)
-		close(release)
-		v, err := follower.Result()
-		require.NoError(t, err)
-		assert.Equal(t, "v", v)
-		assert.True(t, follower.Shared(), "the run-time rule shares")
-		assert.False(t, lead.Shared())
-		remove()
-		assert.False(t, r.Actions()[0].SharePending, "back to the action's own rule")
+		synctest.Test(t, newestRuleWins)
 	})
 
 	t.Run("Blocking_the_key_table_belongs_to_the_name_across_re_registration", func(t *testing.T) {
 		// An idempotency rule attached once, while the host plugin that
-		// registers the action is reloaded 400 times: no invocation finds no
-		// action, and no two bodies with one key ever run at once.
+		// registers the action is reloaded at least 400 times: no invocation
+		// finds no action, and no two bodies with one key ever run at once.
 		r := New()
 		r.DeduplicateAction("Charge", func(p any) string { return fmt.Sprint(p.(int) % 4) }, RejectPending)
 		var running [4]atomic.Int32
@@ -213,9 +195,10 @@ func TestDeduplicateAction(t *testing.T) {
 				}
 			})
 		}
-		for range 400 {
+		for i := 0; i < 400 || ok.Load()+pending.Load() < 2000; i++ {
 			_, err := host().Install()
 			require.NoError(t, err)
+			runtime.Gosched()
 		}
 		close(stop)
 		wg.Wait()
@@ -261,4 +244,28 @@ func TestBlockReason(t *testing.T) {
 		_, err = r.Call(context.Background(), "Reindex", nil)
 		assert.Equal(t, "actions: Reindex: action blocked", err.Error(), "no reason, as before")
 	})
+}
+
+func newestRuleWins(t *testing.T) {
+	r := New()
+	inBody := make(chan struct{}, 1)
+	release := make(chan struct{})
+	mustRegister(t, r, "Act", func(context.Context, any) (any, error) {
+		inBody <- struct{}{}
+		<-release
+		return "v", nil
+	}, Deduplicate(func(any) string { return "k" }, RejectPending))
+	remove := r.DeduplicateAction("Act", func(any) string { return "k" }, SharePending)
+	lead := r.InvokeAction(context.Background(), "Act", 1)
+	<-inBody
+	follower := r.InvokeAction(context.Background(), "Act", 2)
+	synctest.Wait() // the follower waits for the leader's outcome
+	close(release)
+	v, err := follower.Result()
+	require.NoError(t, err)
+	assert.Equal(t, "v", v)
+	assert.True(t, follower.Shared(), "the run-time rule shares")
+	assert.False(t, lead.Shared())
+	remove()
+	assert.False(t, r.Actions()[0].SharePending, "back to the action's own rule")
 }
