@@ -3,6 +3,7 @@ package natsactions
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-actions/actions"
 )
@@ -35,7 +36,7 @@ type PublishError struct {
 
 // Error names the event and why it was not published.
 func (e *PublishError) Error() string {
-	return fmt.Sprintf("natsactions: event %s of %s not published: %v", e.Event.ID, e.Event.Action, e.Err)
+	return fmt.Sprintf("natsactions: event %s of %s not published: %v", e.Event.ID, e.Event.Action, inner(e.Err))
 }
 
 // Unwrap returns the cause.
@@ -51,7 +52,7 @@ type MessageError struct {
 
 // Error names the message and what is wrong with it.
 func (e *MessageError) Error() string {
-	return fmt.Sprintf("natsactions: message %d on %s: %v", e.Sequence, e.Subject, e.Err)
+	return fmt.Sprintf("natsactions: message %d on %s: %v", e.Sequence, e.Subject, inner(e.Err))
 }
 
 // Unwrap returns the cause.
@@ -68,7 +69,7 @@ type DeadLetterError struct {
 
 // Error names the event, its deliveries and the handler's last error.
 func (e *DeadLetterError) Error() string {
-	return fmt.Sprintf("natsactions: event %s of %s given up after %d deliveries: %v", e.Event.ID, e.Event.Action, e.Deliveries, e.Err)
+	return fmt.Sprintf("natsactions: event %s of %s given up after %d deliveries: %v", e.Event.ID, e.Event.Action, e.Deliveries, inner(e.Err))
 }
 
 // Unwrap returns the handler's last error.
@@ -99,11 +100,20 @@ type BlockEntryError struct {
 
 // Error names the entry and what is wrong with it.
 func (e *BlockEntryError) Error() string {
-	return fmt.Sprintf("natsactions: block entry %q (revision %d): %v", e.Key, e.Revision, e.Err)
+	return fmt.Sprintf("natsactions: block entry %q (revision %d): %v", e.Key, e.Revision, inner(e.Err))
 }
 
 // Unwrap returns the cause.
 func (e *BlockEntryError) Unwrap() error { return e.Err }
+
+// inner is err's message without the package's prefix, for a message that
+// has it already.
+func inner(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return strings.TrimPrefix(err.Error(), "natsactions: ")
+}
 
 // malformed wraps err as [ErrMalformed], saying what was read.
 func malformed(what string, err error) error {

@@ -2,6 +2,7 @@ package natsactions
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -128,8 +129,13 @@ func decodeEvent(data []byte, c Codec) (*Event, error) {
 	if err := json.Unmarshal(data, ev); err != nil {
 		return nil, malformed("event", err)
 	}
-	if ev.ID == "" || ev.Action == "" || !slices.Contains(statuses, ev.Status) {
-		return nil, malformed("event: missing id or action, or unknown status "+ev.Status, nil)
+	switch {
+	case ev.ID == "":
+		return nil, malformed("event: no id", nil)
+	case ev.Action == "":
+		return nil, malformed("event: no action", nil)
+	case !slices.Contains(statuses, ev.Status):
+		return nil, malformed(fmt.Sprintf("event: status %q", ev.Status), nil)
 	}
 	return ev, nil
 }
