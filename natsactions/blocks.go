@@ -196,7 +196,8 @@ func (kb *keyedBlocks) add(reg *actions.Registry, action string, fn func(any) st
 }
 
 // Block blocks the action name on every replica, and returns once it holds
-// on this one. Its cost is one write to the bucket.
+// on this one. Its cost is one write to the bucket. After [Blocks.Close],
+// Block and the other methods write nothing and return [ErrClosed].
 func (b *Blocks) Block(ctx context.Context, name string) error { return b.put(ctx, name, nil) }
 
 // BlockKey blocks the invocations of the action name whose payload's key
@@ -220,6 +221,9 @@ func (b *Blocks) put(ctx context.Context, name string, key *string) error {
 	if name == "" {
 		panic("natsactions: Blocks.Block: empty action name")
 	}
+	if b.isClosed() {
+		return ErrClosed // it would be written, but never seen to hold here
+	}
 	data, _ := json.Marshal(blockEntry{Action: name, Key: key})
 	rev, err := b.kv.Put(ctx, blockKey(name, key), data)
 	if err != nil {
@@ -231,6 +235,9 @@ func (b *Blocks) put(ctx context.Context, name string, key *string) error {
 func (b *Blocks) delete(ctx context.Context, name string, key *string) error {
 	if name == "" {
 		panic("natsactions: Blocks.Unblock: empty action name")
+	}
+	if b.isClosed() {
+		return ErrClosed
 	}
 	if err := b.kv.Delete(ctx, blockKey(name, key)); err != nil {
 		return fmt.Errorf("natsactions: unblock of %s: %w", name, err)
@@ -245,6 +252,12 @@ func (b *Blocks) delete(ctx context.Context, name string, key *string) error {
 		return nil
 	}
 	return b.wait(ctx, bs.StreamInfo().State.LastSeq)
+}
+
+func (b *Blocks) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
 }
 
 // wait returns once the watcher applied revision rev.

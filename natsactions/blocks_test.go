@@ -86,7 +86,8 @@ func TestBlocksHoldOnEveryReplica(t *testing.T) {
 	eventually(t, ctx, "the block on C", func() bool { return c.ship(ctx, "acme") != nil })
 	require.NoError(t, c.blocks.Close())
 	notBlocked(c, "acme") // a closed Blocks no longer follows the bucket: its blocks are removed
-	assert.ErrorIs(t, c.blocks.Block(ctx, "Ship"), natsactions.ErrClosed)
+	assert.ErrorIs(t, c.blocks.Unblock(ctx, "Ship"), natsactions.ErrClosed)
+	require.ErrorIs(t, b.ship(ctx, "acme"), actions.ErrBlocked, "a closed Blocks writes nothing")
 	for _, r := range []*replica{a, b, c} {
 		assert.Empty(t, r.errs.all())
 	}
