@@ -19,10 +19,14 @@
 // the stack first) and each block, the page shows where it was registered:
 // the file and line of the registering call, as "dir/file.go:line" (see
 // [actions.ListenerInfo.Source]), which is where to look first when a
-// plugin seems to do nothing. A name with listeners, replacements or blocks but no registered
-// action is an orphan: what is kept there never runs, usually because of a
-// typo. The page flags it, with the nearest registered name when
-// [actions.Registry.Check] suggests one.
+// plugin seems to do nothing. It also shows which [actions.Plugin] owns
+// what: the plugin that registered the action and the one that added each
+// listener, as tags, and under the name every plugin with a registration
+// there (see [actions.ActionInfo.Plugins]); what was registered outside
+// plugins has no tag. A name with listeners, replacements or blocks but no
+// registered action is an orphan: what is kept there never runs, usually
+// because of a typo. The page flags it, with the nearest registered name
+// when [actions.Registry.Check] suggests one.
 //
 // With [WithRecorder], each row also counts the invocations by status (ok,
 // aborted, failed, rejected, cancelled) and shows the last one; names that

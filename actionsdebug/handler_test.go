@@ -46,13 +46,13 @@ func TestHandlerShowsWhatTheRegistryHolds(t *testing.T) {
 		Name: "CreateOrder", Registered: true, Source: src(1), Dedup: "share", Concurrent: true,
 		Before:             []actionsdebug.Listener{{Name: "authorize", Priority: 10, Source: src(4)}, {Name: "validate", Source: src(3)}},
 		After:              []actionsdebug.Listener{{Name: "audit", Once: true, Source: src(5)}},
-		ReplacementSources: []string{}, BlockSources: []string{},
+		ReplacementSources: []string{}, BlockSources: []string{}, Plugins: []string{},
 	}, action(t, p, "CreateOrder"))
 	assert.Equal(t, actionsdebug.Action{
 		Name: "AcceptTask", Registered: true, Source: src(2), Dedup: "reject",
 		Replacements: 2, ReplacementSources: []string{src(9), src(8)}, // top of the stack first
 		Blocks: 1, BlockSources: []string{src(10)},
-		Before: []actionsdebug.Listener{}, After: []actionsdebug.Listener{},
+		Before: []actionsdebug.Listener{}, After: []actionsdebug.Listener{}, Plugins: []string{},
 	}, action(t, p, "AcceptTask"))
 	orphan := action(t, p, "CreateOrdr")
 	assert.True(t, orphan.Orphan)
@@ -70,6 +70,8 @@ func TestHandlerShowsWhatTheRegistryHolds(t *testing.T) {
 	assert.Contains(t, js.String(), `"registered":true,"source":"`+src(2)+`"`)
 	assert.Contains(t, js.String(), `"replacement_sources":["`+src(9)+`","`+src(8)+`"]`)
 	assert.Contains(t, js.String(), `"block_sources":["`+src(10)+`"]`)
+	assert.Contains(t, js.String(), `"plugins":[]`, "a list, even with no plugin")
+	assert.NotContains(t, js.String(), `"plugin":`, "no plugin registered anything")
 
 	body := html(t, h, "/debug/actions")
 	assert.Contains(t, body, `<span class="flag">ORPHAN</span>`)
@@ -84,6 +86,59 @@ func TestHandlerShowsWhatTheRegistryHolds(t *testing.T) {
 	assert.Contains(t, body, `<td class="num blocks">1<ol class="sources"><li class="source">`+src(10)+`</li></ol></td>`)
 	assert.Contains(t, body, `<td class="num blocks">0</td>`, "no list when there is nothing")
 	assert.Contains(t, body, `<td>share</td>`)
+	assert.NotContains(t, body, `class="plugin`, "no plugin, no badge")
+}
+
+// The page tells which plugin made each registration: the action's, each
+// listener's, and which plugins have anything on the name.
+func TestHandlerShowsPlugins(t *testing.T) {
+	reg := actions.New()
+	billing := reg.Plugin("billing")
+	at := lineHere()
+	billing.RegisterAction("Invoice", ok)
+	billing.AddListener("beforeInvoice", nop, actions.Named("tax"), actions.Priority(5))
+	reg.AddListener("beforeInvoice", nop, actions.Named("log")) // outside plugins
+	maintenance := reg.Plugin("maintenance")
+	maintenance.BlockAction("Invoice", nil, actions.Reason(errors.New("closed for the night")))
+	maintenance.AddListener("afterShip", nop, actions.Named("hold"))
+	register(t, reg, "Ship", ok)
+	_, err := billing.Install()
+	require.NoError(t, err)
+	unload, err := maintenance.Install()
+	require.NoError(t, err)
+	h := actionsdebug.Handler(reg)
+	src := func(offset int) string { return thisFile() + ":" + strconv.Itoa(at+offset) }
+
+	p := page(t, h, "/debug/actions")
+	invoice := action(t, p, "Invoice")
+	assert.Equal(t, "billing", invoice.Plugin)
+	assert.Equal(t, []string{"billing", "maintenance"}, invoice.Plugins)
+	assert.Equal(t, []actionsdebug.Listener{{Name: "tax", Priority: 5, Source: src(2), Plugin: "billing"}, {Name: "log", Source: src(3)}}, invoice.Before)
+	ship := action(t, p, "Ship")
+	assert.Empty(t, ship.Plugin, "Ship is registered outside plugins")
+	assert.Equal(t, []string{"maintenance"}, ship.Plugins, "a plugin with only a listener on the name")
+	assert.Equal(t, "maintenance", ship.After[0].Plugin)
+
+	var js bytes.Buffer
+	require.NoError(t, json.Compact(&js, serve(t, h, http.MethodGet, "/debug/actions?format=json").Body.Bytes()))
+	assert.Contains(t, js.String(), `"name":"Invoice","registered":true,"source":"`+src(1)+`","plugin":"billing","plugins":["billing","maintenance"]`)
+	assert.Contains(t, js.String(), `{"name":"tax","priority":5,"once":false,"source":"`+src(2)+`","plugin":"billing"}`)
+	assert.Contains(t, js.String(), `{"name":"log","priority":0,"once":false,"source":"`+src(3)+`"}`, "no plugin field for a listener outside plugins")
+
+	body := html(t, h, "/debug/actions")
+	badge := func(name string) string { return `<span class="plugin">` + name + `</span>` }
+	assert.Contains(t, body, `<a href="?action=Invoice">Invoice</a><div class="plugins">plugins: `+badge("billing")+` `+badge("maintenance")+`</div>`)
+	assert.Contains(t, body, `registered by plugin `+badge("billing")+` at <span class="source">`+src(1)+`</span>`)
+	assert.Contains(t, body, `<li>tax (priority 5) <span class="plugin" title="plugin">billing</span> <span class="source">`+src(2)+`</span></li>`)
+	assert.Contains(t, body, `<li>log <span class="source">`+src(3)+`</span></li>`, "no badge outside plugins")
+	assert.Contains(t, body, `<li>hold <span class="plugin" title="plugin">maintenance</span>`)
+	assert.Contains(t, body, `<a href="?action=Ship">Ship</a><div class="plugins">plugins: `+badge("maintenance")+`</div></td>`+"\n"+`<td>registered at`)
+
+	require.True(t, unload())
+	invoice = action(t, page(t, h, "/debug/actions"), "Invoice")
+	assert.Equal(t, []string{"billing"}, invoice.Plugins, "maintenance is gone with its block")
+	assert.Zero(t, invoice.Blocks)
+	assert.NotContains(t, html(t, h, "/debug/actions"), "maintenance")
 }
 
 func TestHandlerShowsInFlight(t *testing.T) {

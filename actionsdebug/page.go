@@ -28,6 +28,14 @@ type Action struct {
 	// Source is where the action was registered, "dir/file.go:line" (see
 	// [actions.ActionInfo.Source]); "" when it is not registered.
 	Source string `json:"source,omitempty"`
+	// Plugin is the plugin that registered the action (see
+	// [actions.ActionInfo.Plugin]); "" when it is not registered or was
+	// registered outside plugins.
+	Plugin string `json:"plugin,omitempty"`
+	// Plugins is the names of the plugins with any registration on the
+	// name (the action, a listener, a replacement, a block or a
+	// de-duplication rule), sorted (see [actions.ActionInfo.Plugins]).
+	Plugins []string `json:"plugins"`
 	// Orphan reports that listeners, replacements or blocks are kept under
 	// Name while no action is registered there: they never run (see
 	// [actions.Registry.Check]).
@@ -155,6 +163,8 @@ func fromInfo(info actions.ActionInfo, suggestion string) Action {
 		Name:               info.Name,
 		Registered:         info.Registered,
 		Source:             info.Source,
+		Plugin:             info.Plugin,
+		Plugins:            sources(info.Plugins),
 		Orphan:             !info.Registered,
 		Suggestion:         suggestion,
 		Dedup:              "none",
@@ -177,6 +187,7 @@ func fromInfo(info actions.ActionInfo, suggestion string) Action {
 }
 
 // sources returns in, or an empty slice for nil, so that JSON has a list.
+// It serves the lists of plugin names too.
 func sources(in []string) []string {
 	if in == nil {
 		return []string{}

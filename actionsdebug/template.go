@@ -19,6 +19,8 @@ ol { margin: 0; padding-left: 1.5em; }
 .num { text-align: right; }
 .source { color: #666; font-family: monospace; font-size: 12px; }
 ol.sources { text-align: left; }
+.plugin { color: #1a4d8f; background: #e3ecfa; border-radius: 3px; padding: 0 4px; font-size: 12px; white-space: nowrap; }
+.plugins { color: #666; font-size: 12px; margin-top: 2px; white-space: nowrap; }
 </style>
 </head>
 <body>
@@ -29,8 +31,8 @@ ol.sources { text-align: left; }
 <table id="actions">
 <tr><th>action</th><th>state</th><th>before (run order)</th><th>after (run order)</th><th>replaced</th><th>blocked</th><th>de-duplication</th><th>concurrent</th><th>in flight</th>{{if $.Recorder}}<th>ok</th><th>aborted</th><th>failed</th><th>rejected</th><th>cancelled</th><th>last</th>{{end}}</tr>
 {{range .Actions}}<tr class="action{{if .Orphan}} orphan{{end}}" data-action="{{.Name}}">
-<td><a href="?action={{.Name}}">{{.Name}}</a></td>
-<td>{{if .Registered}}registered{{with .Source}} at <span class="source">{{.}}</span>{{end}}{{else if .Orphan}}<span class="flag">ORPHAN</span> not registered: its listeners, replacements and blocks never run{{with .Suggestion}}; did you mean <a href="?action={{.}}">{{.}}</a>?{{end}}{{else}}not registered{{end}}</td>
+<td><a href="?action={{.Name}}">{{.Name}}</a>{{with .Plugins}}<div class="plugins">plugins:{{range .}} <span class="plugin">{{.}}</span>{{end}}</div>{{end}}</td>
+<td>{{if .Registered}}registered{{with .Plugin}} by plugin <span class="plugin">{{.}}</span>{{end}}{{with .Source}} at <span class="source">{{.}}</span>{{end}}{{else if .Orphan}}<span class="flag">ORPHAN</span> not registered: its listeners, replacements and blocks never run{{with .Suggestion}}; did you mean <a href="?action={{.}}">{{.}}</a>?{{end}}{{else}}not registered{{end}}</td>
 <td>{{template "listeners" .Before}}</td>
 <td>{{template "listeners" .After}}</td>
 <td class="num replacements">{{.Replacements}}{{template "sources" .ReplacementSources}}</td>
@@ -52,7 +54,7 @@ ol.sources { text-align: left; }
 {{end}}{{end}}{{end}}
 </body>
 </html>
-{{define "listeners"}}{{if .}}<ol>{{range .}}<li>{{if .Name}}{{.Name}}{{else}}<i>unnamed</i>{{end}}{{if .Priority}} (priority {{.Priority}}){{end}}{{if .Once}} once{{end}}{{with .Source}} <span class="source">{{.}}</span>{{end}}</li>{{end}}</ol>{{end}}{{end}}
+{{define "listeners"}}{{if .}}<ol>{{range .}}<li>{{if .Name}}{{.Name}}{{else}}<i>unnamed</i>{{end}}{{if .Priority}} (priority {{.Priority}}){{end}}{{if .Once}} once{{end}}{{with .Plugin}} <span class="plugin" title="plugin">{{.}}</span>{{end}}{{with .Source}} <span class="source">{{.}}</span>{{end}}</li>{{end}}</ol>{{end}}{{end}}
 {{define "sources"}}{{if .}}<ol class="sources">{{range .}}<li class="source">{{.}}</li>{{end}}</ol>{{end}}{{end}}
 {{define "brief"}}<span class="{{.Status}}">{{.Status}}</span> in {{dur .Duration}}{{with .Reason}}: reason: {{.}}{{else}}{{with .Error}}: {{.}}{{end}}{{end}}{{end}}
 {{define "records"}}{{if .}}<table class="records">

@@ -1,6 +1,7 @@
 // Package browsertest loads the page of package actionsdebug in a headless
 // Chromium, through chromedp, and checks what the browser renders: the
-// orphan flag, the listeners in run order, the invocations in flight. It is
+// orphan flag, the listeners in run order, the plugin tags, the invocations
+// in flight. It is
 // a module of its own so that the library keeps to the standard library.
 //
 // The test needs Chromium (Debian's chromium package) or Chrome: it looks

@@ -45,14 +45,24 @@ type row struct {
 	Blocked   string   `json:"blocked"`
 	InFlight  string   `json:"inflight"`
 	Sources   []string `json:"sources"` // of the before-listeners
+	// Plugin is the plugin that registered the action, Plugins those with
+	// anything on the name, BeforePlugins the plugin of each before-listener
+	// ("" for one added outside plugins).
+	Plugin        string   `json:"plugin"`
+	Plugins       []string `json:"plugins"`
+	BeforePlugins []string `json:"beforePlugins"`
+	// Last is the recorder's last invocation of the action, as shown.
+	Last string `json:"last"`
 }
 
 // rowsJS reads the rows of table#actions from the rendered DOM.
-// Registration sites (.source, .sources) are read apart: sources lists where
-// each listener of the row was added.
+// Registration sites (.source, .sources) and plugin tags (.plugin,
+// .plugins) are read apart: sources lists where each listener of the row was
+// added, plugin, plugins and beforePlugins the tags, as rendered.
 const rowsJS = `Array.from(document.querySelectorAll('#actions tr.action')).map(tr => {
 	const cells = tr.querySelectorAll(':scope > td');
-	const bare = e => { const c = e.cloneNode(true); c.querySelectorAll('.source, .sources').forEach(s => s.remove()); return c.textContent.trim(); };
+	const bare = e => { const c = e.cloneNode(true); c.querySelectorAll('.source, .sources, .plugin, .plugins').forEach(s => s.remove()); return c.textContent.trim(); };
+	const shown = e => e && e.checkVisibility() ? e.innerText.trim() : '';
 	const items = td => Array.from(td.querySelectorAll(':scope > ol > li')).map(bare);
 	const text = sel => { const e = tr.querySelector(sel); return e ? bare(e) : ''; };
 	const link = cells[1].querySelector('a');
@@ -68,6 +78,10 @@ const rowsJS = `Array.from(document.querySelectorAll('#actions tr.action')).map(
 		replaced: text('td.replacements'),
 		blocked: text('td.blocks'),
 		inflight: text('td.inflight'),
+		plugin: shown(cells[1].querySelector('.plugin')),
+		plugins: Array.from(cells[0].querySelectorAll('.plugins .plugin')).map(shown),
+		last: cells[cells.length - 1].innerText.trim(),
+		beforePlugins: Array.from(cells[2].querySelectorAll(':scope > ol > li')).map(li => shown(li.querySelector('.plugin'))),
 	};
 })`
 
@@ -111,6 +125,18 @@ func TestPageInBrowser(t *testing.T) {
 	assert.Equal(t, []string{"authorize (priority 10)", "validate", "log (priority -5)"}, order.Before, "before-listeners in run order")
 	assert.Equal(t, []string{"audit"}, order.After)
 
+	// Which plugin owns what, as tags the browser shows.
+	assert.Equal(t, []string{"", "", "audit"}, order.BeforePlugins, "log is audit's; the others are outside plugins")
+	assert.Equal(t, []string{"audit"}, order.Plugins)
+	assert.Empty(t, order.Plugin, "CreateOrder is registered outside plugins")
+	music := byName["PlayHoldMusic"]
+	assert.Equal(t, "hold-music", music.Plugin, "the plugin that registered the action")
+	assert.Equal(t, []string{"hold-music"}, music.Plugins)
+	accept := byName["AcceptTask"]
+	assert.Equal(t, []string{"maintenance"}, accept.Plugins, "the plugin of the block")
+	assert.Contains(t, accept.Last, `action blocked (plugin "maintenance"): closed for maintenance`)
+	assert.Empty(t, byName["AssignAgent"].Plugins)
+
 	assert.Equal(t, "1", byName["AcceptTask"].Blocked)
 	assert.Equal(t, "0", byName["AcceptTask"].Replaced)
 	assert.Equal(t, "2", byName["AssignAgent"].Replaced)
@@ -145,17 +171,21 @@ func scenario(t *testing.T) (reg *actions.Registry, h http.Handler, release func
 	ok := func(context.Context, any) (any, error) { return "done", nil }
 	nop := func(context.Context, any) error { return nil }
 
+	// Three plugins, installed below: audit adds listeners to CreateOrder,
+	// maintenance blocks AcceptTask, hold-music registers PlayHoldMusic.
+	audit, maintenance, music := reg.Plugin("audit"), reg.Plugin("maintenance"), reg.Plugin("hold-music")
+
 	register("CreateOrder", ok)
 	reg.AddListener("beforeCreateOrder", nop, actions.Named("validate"))
-	reg.AddListener("beforeCreateOrder", nop, actions.Named("log"), actions.Priority(-5))
+	audit.AddListener("beforeCreateOrder", nop, actions.Named("log"), actions.Priority(-5))
 	reg.AddListener("beforeCreateOrder", nop, actions.Named("authorize"), actions.Priority(10))
-	reg.AddListener("afterCreateOrder", nop, actions.Named("audit"))
+	audit.AddListener("afterCreateOrder", nop, actions.Named("audit"))
 
 	register("CompleteTask", ok)
 	reg.AddListener("afterCompleteTsk", nop, actions.Named("notifySupervisor")) // misspelled: an orphan
 
 	register("AcceptTask", ok)
-	reg.BlockAction("AcceptTask", func(any) bool { return true })
+	maintenance.BlockAction("AcceptTask", nil, actions.Reason(errors.New("closed for maintenance")))
 
 	register("AssignAgent", ok)
 	passThrough := func(ctx context.Context, p any, original actions.Body) (any, error) { return original(ctx, p) }
@@ -163,11 +193,15 @@ func scenario(t *testing.T) (reg *actions.Registry, h http.Handler, release func
 	reg.ReplaceAction("AssignAgent", passThrough)
 
 	entered, held := make(chan struct{}), make(chan struct{})
-	register("PlayHoldMusic", func(context.Context, any) (any, error) {
+	music.RegisterAction("PlayHoldMusic", func(context.Context, any) (any, error) {
 		close(entered)
 		<-held
 		return nil, nil
 	})
+	for _, p := range []*actions.Plugin{audit, maintenance, music} {
+		_, err := p.Install()
+		require.NoError(t, err, p.Name())
+	}
 
 	bg := context.Background()
 	for _, name := range []string{"CreateOrder", "CreateOrder", "CompleteTask", "AssignAgent", "AcceptTask"} {

@@ -13,8 +13,9 @@ import (
 // the plugins that extend them.
 //
 // The actions are registered through typed handles; plugins may use either
-// the handles or the Flex-style names ("AcceptTask", "beforeAcceptTask"):
-// both reach the same action, listeners and replacements.
+// the handles (through their plugin: a.acceptTask.In(p)) or the Flex-style
+// names ("AcceptTask", "beforeAcceptTask"): both reach the same action,
+// listeners and replacements.
 type app struct {
 	reg   *actions.Registry
 	world *World
@@ -24,6 +25,10 @@ type app struct {
 	wrapupTask   actions.Action[*Task, Status]
 	completeTask actions.Action[*Task, Status]
 	sendMessage  actions.Action[*Message, string]
+
+	// plugins is the installed plugins by name, with what removes each.
+	// Only the goroutine that runs the app loads and unloads them.
+	plugins map[string]loaded
 }
 
 // newApp returns an app that prints its trace to out, with the built-in
@@ -47,6 +52,7 @@ func newApp(out io.Writer, newRegistry func(...actions.Option) *actions.Registry
 		wrapupTask:   actions.Typed[*Task, Status](reg, "WrapupTask"),
 		completeTask: actions.Typed[*Task, Status](reg, "CompleteTask"),
 		sendMessage:  actions.Typed[*Message, string](reg, "SendMessage"),
+		plugins:      make(map[string]loaded),
 	}
 	return a, a.registerBuiltins()
 }
@@ -99,28 +105,72 @@ type logf func(ctx context.Context, format string, args ...any)
 
 // plugin extends the app through its actions, as a Flex plugin does in its
 // init(flex, manager): it adds listeners, replaces actions and registers
-// new ones.
+// new ones. Its init makes those registrations through p, an
+// [actions.Plugin] named after it, so that they are installed together and
+// removed together (see [actions.Plugin]).
 type plugin struct {
-	name string
-	init func(a *app, log logf) error
+	name    string
+	version string // "" for a plugin's first version
+	init    func(a *app, p *actions.Plugin, log logf)
 }
 
-// install initialises the plugins in order, then checks the registry: a
-// listener, replacement or block under a name no action is registered with
-// (a misspelt event, say) is accepted when it is added, since its action may
+// label is how the trace names the plugin: its name, and its version if
+// it has one.
+func (pl plugin) label() string {
+	if pl.version == "" {
+		return pl.name
+	}
+	return pl.name + " " + pl.version
+}
+
+// loaded is a plugin as the app holds it once installed.
+type loaded struct {
+	label  string      // see plugin.label
+	unload func() bool // removes all of the plugin's registrations at once
+}
+
+// load builds pl's registrations into a plugin of the registry and installs
+// them in one step. A plugin of the same name that is installed is
+// replaced in that same step: that is how a plugin is reloaded. Nothing is
+// installed if a registration conflicts with what the registry holds.
+func (a *app) load(pl plugin) error {
+	p := a.reg.Plugin(pl.name)
+	prefix := "[" + pl.label() + "] "
+	pl.init(a, p, func(ctx context.Context, format string, args ...any) {
+		a.trace.printf(ctx, prefix+format, args...)
+	})
+	unload, err := p.Install()
+	if err != nil {
+		return err
+	}
+	a.plugins[pl.name] = loaded{label: pl.label(), unload: unload}
+	return nil
+}
+
+// unload removes the plugin named name, all of its registrations at once,
+// and reports whether it was installed.
+func (a *app) unload(name string) bool {
+	l, ok := a.plugins[name]
+	if !ok {
+		return false
+	}
+	delete(a.plugins, name)
+	return l.unload()
+}
+
+// install loads the plugins in order, then checks the registry: a listener,
+// replacement or block under a name no action is registered with (a
+// misspelt event, say) is accepted when it is added, since its action may
 // come later, and would then never run. An orphan fails the app's startup
 // with the [actions.Registry.Check] error, which suggests the nearest action
 // (see "Introspection" in the package documentation).
 func (a *app) install(plugins ...plugin) error {
 	names := make([]string, len(plugins))
-	for i, p := range plugins {
-		log := func(ctx context.Context, format string, args ...any) {
-			a.trace.printf(ctx, "["+p.name+"] "+format, args...)
-		}
-		if err := p.init(a, log); err != nil {
+	for i, pl := range plugins {
+		if err := a.load(pl); err != nil {
 			return err
 		}
-		names[i] = p.name
+		names[i] = pl.label()
 	}
 	a.trace.line(0, "plugins: %s", strings.Join(names, ", "))
 	if err := a.reg.Check(); err != nil {

@@ -1,10 +1,11 @@
 // Command contactcenter reproduces, in Go, each use case of the Actions
 // Framework documentation of Twilio Flex UI, on a tiny in-memory contact
 // centre: tasks on the voice and chat channels, the actions that move them
-// through their statuses, and six plugins that extend those actions. It
-// checks that the plugins hooked into actions that exist, runs a scripted
-// scenario and prints a trace of what happened and why, which starts with
-// how to read it.
+// through their statuses, and six plugins that extend those actions. Each
+// plugin is an [actions.Plugin]: its registrations are installed together
+// and removed together. The program checks that the plugins hooked into
+// actions that exist, runs a scripted scenario and prints a trace of what
+// happened and why, which starts with how to read it.
 //
 // The plugins, one per use case of the documentation:
 //
@@ -17,6 +18,12 @@
 //     it from afterCompleteTask.
 //  6. chat-goodbye: replaces WrapupTask so that a chat gets a closing message
 //     through SendMessage before the original runs.
+//
+// Later in the scenario, a seventh plugin, maintenance, is installed for a
+// while: it blocks AcceptTask with a reason, and its error names the
+// plugin; unloading it removes the block. Then a second version of
+// chat-goodbye is loaded under the same name, which replaces the first in
+// one step: a hot reload.
 //
 // With -http ADDR, after the scenario it serves the registry's debug page
 // (package actionsdebug) at http://ADDR/debug/actions until interrupted:
@@ -81,7 +88,7 @@ func play(w io.Writer, newRegistry func(...actions.Option) *actions.Registry) (*
 		return nil, err
 	}
 	a.trace.legend()
-	if err := a.install(demoPlugins(srv, scripted(true, false, true))...); err != nil {
+	if err := a.install(demoPlugins(srv, scripted(true, false, true, true))...); err != nil {
 		return nil, err
 	}
 	if err := a.scenario(context.Background(), crm); err != nil {

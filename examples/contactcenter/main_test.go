@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -54,9 +55,8 @@ func TestInstall_checkFailsStartupOnMisspeltAction(t *testing.T) {
 	t.Cleanup(srv.Close)
 	var buf bytes.Buffer
 	a := newTestApp(t, &buf)
-	misspelt := plugin{name: "audit", init: func(a *app, _ logf) error {
-		a.reg.AddListener("afterCompleteTsk", func(context.Context, any) error { return nil }, actions.Named("audit"))
-		return nil
+	misspelt := plugin{name: "audit", init: func(_ *app, p *actions.Plugin, _ logf) {
+		p.AddListener("afterCompleteTsk", func(context.Context, any) error { return nil }, actions.Named("audit"))
 	}}
 
 	err := a.install(append(demoPlugins(srv, scripted()), misspelt)...)
@@ -238,6 +238,143 @@ func TestInterop(t *testing.T) {
 	actionstest.Record(a.reg).AssertInvocations(t, "AcceptTask rejected", "AcceptTask failed", "AcceptTask ok")
 }
 
+// actionInfo returns what the registry holds under name.
+func actionInfo(t *testing.T, reg *actions.Registry, name string) actions.ActionInfo {
+	t.Helper()
+	for _, info := range reg.Actions() {
+		if info.Name == name {
+			return info
+		}
+	}
+	require.Failf(t, "nothing under the name", "%q", name)
+	return actions.ActionInfo{}
+}
+
+// Each plugin is one actions.Plugin: the registry tells which plugin made
+// each registration (the actions package docs, "Introspection").
+func TestPluginsOwnTheirRegistrations(t *testing.T) {
+	a, _ := testApp(t, &CRM{})
+
+	assert.Equal(t, []string{"accept-notifier", "chat-goodbye", "confirm-accept", "crm-sync", "screen-pop", "voice-detector"}, a.reg.Plugins())
+	accept := actionInfo(t, a.reg, "AcceptTask")
+	assert.Empty(t, accept.Plugin, "AcceptTask is the app's own")
+	assert.Equal(t, []string{"accept-notifier", "confirm-accept", "screen-pop", "voice-detector"}, accept.Plugins)
+	var owners []string
+	for _, l := range accept.Before {
+		owners = append(owners, l.Name+"@"+l.Plugin)
+	}
+	assert.Equal(t, []string{"voice-detector@voice-detector", "confirm-accept@confirm-accept"}, owners)
+	my := actionInfo(t, a.reg, "MyAction")
+	assert.Equal(t, "crm-sync", my.Plugin, "crm-sync registered MyAction")
+	assert.Equal(t, []string{"crm-sync"}, my.Plugins)
+}
+
+// Unloading a plugin removes all of its registrations at once: crm-sync's
+// action and its listener on another action.
+func TestUnloadRemovesThePluginAsAUnit(t *testing.T) {
+	ctx := context.Background()
+	crm := &CRM{}
+	a, trace := testApp(t, crm, true)
+
+	require.True(t, a.unload("crm-sync"))
+
+	assert.False(t, a.unload("crm-sync"), "already unloaded")
+	assert.NotContains(t, a.reg.Plugins(), "crm-sync")
+	_, err := a.reg.Call(ctx, "MyAction", Interaction{Task: "WT009"})
+	assert.ErrorIs(t, err, actions.ErrActionNotFound, "its action went with it")
+	assert.NotContains(t, actionInfo(t, a.reg, "CompleteTask").Plugins, "crm-sync")
+	require.NoError(t, a.reg.Check(), "no listener of crm-sync is left behind")
+	task := a.world.Offer("WT001", Voice, "Grace", "")
+	for _, h := range []actions.Action[*Task, Status]{a.acceptTask, a.wrapupTask, a.completeTask} {
+		_, err := h.Call(ctx, task)
+		require.NoError(t, err)
+	}
+	assert.Empty(t, crm.Received(), "and so did its listener")
+	assert.NotContains(t, trace.String(), "[crm-sync]")
+	actionstest.Record(a.reg).AssertInvocations(t, "MyAction rejected", "AcceptTask ok", "WrapupTask ok", "CompleteTask ok")
+}
+
+// While maintenance is installed, its block refuses every AcceptTask with
+// its reason, and the error names the plugin; nothing of AcceptTask runs.
+// Unloaded, it leaves nothing behind.
+func TestMaintenanceBlocksWithAReason(t *testing.T) {
+	ctx := context.Background()
+	a, trace := testApp(t, &CRM{}, true) // one answer, for the accept after maintenance
+	task := a.world.Offer("WT001", Voice, "Grace", "")
+	require.NoError(t, a.load(maintenance()))
+	assert.Contains(t, actionInfo(t, a.reg, "AcceptTask").Plugins, "maintenance")
+
+	_, err := a.acceptTask.Call(ctx, task)
+
+	assert.EqualError(t, err, `actions: AcceptTask: action blocked (plugin "maintenance"): the CRM is down for maintenance until 02:00`)
+	assert.ErrorIs(t, err, actions.ErrBlocked)
+	assert.ErrorIs(t, err, ErrMaintenance, "the block's reason is reachable")
+	var e *actions.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "maintenance", e.Plugin)
+	assert.Equal(t, Reserved, a.world.Status(task))
+	assert.NotContains(t, trace.String(), "[voice-detector]", "no listener ran")
+
+	require.True(t, a.unload("maintenance"))
+	assert.NotContains(t, a.reg.Plugins(), "maintenance")
+	assert.Zero(t, actionInfo(t, a.reg, "AcceptTask").Blocks)
+	_, err = a.acceptTask.Call(ctx, task)
+	require.NoError(t, err)
+	assert.Equal(t, Assigned, a.world.Status(task))
+	actionstest.Record(a.reg).AssertInvocations(t, "AcceptTask rejected", "AcceptTask ok")
+}
+
+// Loading chat-goodbye v2 replaces the first version in one step: one
+// plugin of that name, one replacement on WrapupTask, v1's unload no longer
+// removes anything, and only v2 runs.
+func TestReloadReplacesThePlugin(t *testing.T) {
+	ctx := context.Background()
+	a, trace := testApp(t, &CRM{}, true)
+	v1 := a.plugins["chat-goodbye"]
+
+	require.NoError(t, a.load(chatGoodbyeV2()))
+
+	assert.Equal(t, "chat-goodbye v2", a.plugins["chat-goodbye"].label)
+	assert.Equal(t, 1, strings.Count(strings.Join(a.reg.Plugins(), " "), "chat-goodbye"))
+	wrapup := actionInfo(t, a.reg, "WrapupTask")
+	assert.Equal(t, 1, wrapup.Replacements, "v2's replacement instead of v1's, not on top of it")
+	assert.Equal(t, []string{"chat-goodbye"}, wrapup.Plugins)
+	assert.False(t, v1.unload(), "v1 is no longer installed")
+	require.Equal(t, 1, actionInfo(t, a.reg, "WrapupTask").Replacements, "v1's unload left v2 in place")
+
+	task := a.world.Offer("WT001", Chat, "Ada", "hello")
+	for _, h := range []actions.Action[*Task, Status]{a.acceptTask, a.wrapupTask} {
+		_, err := h.Call(ctx, task)
+		require.NoError(t, err)
+	}
+	var bodies []string
+	for _, m := range a.world.Messages(task.Conversation) {
+		bodies = append(bodies, m.Body)
+	}
+	assert.Equal(t, []string{"hello", RatingMessage}, bodies, "v2's message, and v1's not")
+	assert.Contains(t, trace.String(), "[chat-goodbye v2] saying goodbye on "+task.Conversation)
+}
+
+// A plugin whose registration conflicts with the registry is not installed
+// at all, and the error names it.
+func TestLoadConflictInstallsNothing(t *testing.T) {
+	a, _ := testApp(t, &CRM{})
+	rogue := plugin{name: "rogue", init: func(_ *app, p *actions.Plugin, _ logf) {
+		p.AddListener("beforeWrapupTask", func(context.Context, any) error { return nil }, actions.Named("rogue"))
+		p.RegisterAction("AcceptTask", func(context.Context, any) (any, error) { return nil, nil })
+	}}
+
+	err := a.load(rogue)
+
+	require.ErrorIs(t, err, actions.ErrAlreadyRegistered)
+	var e *actions.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "rogue", e.Plugin)
+	assert.NotContains(t, a.reg.Plugins(), "rogue")
+	assert.NotContains(t, a.plugins, "rogue")
+	assert.Empty(t, a.reg.Listeners("beforeWrapupTask"), "not even its listener")
+}
+
 const wantTrace = `Tasks (WT001, ...) are chats or calls offered to an agent, who accepts, wraps up, completes.
 Wrap-up: the work after the conversation. Screen pop: the customer's CRM record, on accept.
 "> X" / "< X": invocation X begins / ends (the demo's own observer); nested ones indented.
@@ -262,7 +399,7 @@ beforeAcceptTask listeners, in order: voice-detector (priority 10), confirm-acce
   [voice-detector] incoming voice call from Grace on WT002
   [confirm-accept] "Accept voice task WT002 from Grace?" no: aborting
 < AcceptTask aborted
-error: actions: AcceptTask: action aborted in before phase by listener "confirm-accept": agent declined the task WT002
+error: actions: AcceptTask: action aborted in before phase by listener "confirm-accept" (plugin "confirm-accept"): agent declined the task WT002
 why: listener "confirm-accept" aborted AcceptTask, reason "agent declined the task WT002" (errors.Is ErrDeclined: true)
 WT002 is still reserved, and no screen pop opened: the abort skipped the replacement
 
@@ -317,7 +454,31 @@ WT002 is still reserved, and no screen pop opened: the abort skipped the replace
 error: actions: CompleteTask: action failed in body: task WT001 is completed, want wrapping
 why: CompleteTask failed in its body: WT001 is already completed (errors.Is ErrFailed: true)
 
-# 8. The shift ends: the registry closes
+# 8. The CRM goes down: a maintenance plugin holds new tasks back, then is unloaded
+installed maintenance; plugins now: accept-notifier, chat-goodbye, confirm-accept, crm-sync, maintenance, screen-pop, voice-detector
+> AcceptTask WT003 (chat from Linus)
+< AcceptTask rejected
+error: actions: AcceptTask: action blocked (plugin "maintenance"): the CRM is down for maintenance until 02:00
+why: plugin "maintenance" blocked AcceptTask, reason "the CRM is down for maintenance until 02:00" (errors.Is ErrMaintenance: true)
+unloaded maintenance, and its block with it; 6 plugins now
+> AcceptTask WT003 (chat from Linus)
+  [confirm-accept] "Accept chat task WT003 from Linus?" yes
+  [screen-pop] opening Linus's CRM record, then the original AcceptTask
+  body: WT003 reserved -> assigned
+  [accept-notifier] WT003 accepted; the agent now has 1 task(s)
+< AcceptTask ok: assigned
+
+# 9. chat-goodbye v2 is loaded under the same name: it replaces the first version in one step
+chat-goodbye v2 installed in place of chat-goodbye; still 6 plugins
+> WrapupTask WT003 (chat from Linus)
+  [chat-goodbye v2] saying goodbye on CH002 before the original WrapupTask
+  > SendMessage to CH002
+    body: CH002 agent: "Thanks for chatting! How did we do? Reply 1 to 5."
+  < SendMessage ok: IM005
+  body: WT003 assigned -> wrapping
+< WrapupTask ok: wrapping
+
+# 10. The shift ends: the registry closes
 > AcceptTask WT001 (chat from Ada)
 < AcceptTask rejected
 error: actions: AcceptTask: registry closed
@@ -326,10 +487,14 @@ why: the registry is closed, nothing more can be invoked
 # Summary
 WT001 (chat from Ada): completed
 WT002 (voice from Grace): completed
+WT003 (chat from Linus): wrapping
 conversation CH001:
   IM001 Ada: Hi, my parcel has not arrived.
   IM002 agent: Sorry about that: it is on its way.
   IM003 agent: Thanks for chatting. Your session is now closed.
+conversation CH002:
+  IM004 Linus: My invoice is wrong.
+  IM005 agent: Thanks for chatting! How did we do? Reply 1 to 5.
 CRM interactions:
   INT-1: WT001 chat from Ada
   INT-2: WT002 voice from Grace

@@ -21,8 +21,8 @@ type Prompt func(ctx context.Context, question string) (bool, error)
 // aborts AcceptTask if they decline: Flex's second example, the seed of the
 // whole framework.
 func confirmAccept(prompt Prompt) plugin {
-	return plugin{name: "confirm-accept", init: func(a *app, log logf) error {
-		a.acceptTask.Before(func(ctx context.Context, t *Task) error {
+	return plugin{name: "confirm-accept", init: func(a *app, p *actions.Plugin, log logf) {
+		a.acceptTask.In(p).Before(func(ctx context.Context, t *Task) error {
 			q := fmt.Sprintf("Accept %s task %s from %s?", t.Channel, t.SID, t.Customer)
 			ok, err := prompt(ctx, q)
 			if err != nil {
@@ -35,6 +35,5 @@ func confirmAccept(prompt Prompt) plugin {
 			log(ctx, "%q yes", q)
 			return nil
 		}, actions.Named("confirm-accept"))
-		return nil
 	}}
 }

@@ -12,10 +12,12 @@ import (
 
 // crmSync registers a custom action, MyAction, that logs an interaction in
 // the CRM over HTTP, and invokes it once a task is completed: Flex's fifth
-// example. It uses the Flex-style, untyped API throughout.
+// example. It uses the Flex-style, untyped API throughout. MyAction is the
+// plugin's own: it is registered with the plugin's listener, and would be
+// removed with it.
 func crmSync(client *http.Client, crmURL string) plugin {
-	return plugin{name: "crm-sync", init: func(a *app, log logf) error {
-		_, err := a.reg.RegisterAction("MyAction", func(ctx context.Context, payload any) (any, error) {
+	return plugin{name: "crm-sync", init: func(a *app, p *actions.Plugin, log logf) {
+		p.RegisterAction("MyAction", func(ctx context.Context, payload any) (any, error) {
 			in, ok := payload.(Interaction)
 			if !ok {
 				return nil, fmt.Errorf("MyAction wants an Interaction, got %T", payload)
@@ -27,10 +29,7 @@ func crmSync(client *http.Client, crmURL string) plugin {
 			log(ctx, "POST /interactions: created %s", id)
 			return id, nil
 		})
-		if err != nil {
-			return err
-		}
-		a.reg.AddListener("afterCompleteTask", func(ctx context.Context, payload any) error {
+		p.AddListener("afterCompleteTask", func(ctx context.Context, payload any) error {
 			t := payload.(*Task)
 			log(ctx, "%s is complete: logging it in the CRM", t.SID)
 			// An after-listener may wait for another action: the outer
@@ -42,7 +41,6 @@ func crmSync(client *http.Client, crmURL string) plugin {
 			log(ctx, "the CRM logged %s as %v", t.SID, id)
 			return nil
 		}, actions.Named("crm-sync"))
-		return nil
 	}}
 }
 

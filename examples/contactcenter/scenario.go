@@ -11,10 +11,11 @@ import (
 )
 
 // scenario is the agent's shift: two tasks offered, accepted (one of them
-// declined first), wrapped up and completed, a mistaken second completion,
-// and the shutdown. Each step invokes the actions as the UI would, through
-// Flex-style names or typed handles alike, and checks the outcome it
-// expects.
+// declined first), wrapped up and completed, a mistaken second completion, a
+// maintenance window during which a plugin holds new tasks back, a new
+// version of a plugin loaded over the old one, and the shutdown. Each step
+// invokes the actions as the UI would, through Flex-style names or typed
+// handles alike, and checks the outcome it expects.
 func (a *app) scenario(ctx context.Context, crm *CRM) error {
 	out := a.trace
 	out.line(0, "beforeAcceptTask listeners, in order: %s", describeListeners(a.reg.Listeners("beforeAcceptTask")))
@@ -74,7 +75,36 @@ func (a *app) scenario(ctx context.Context, crm *CRM) error {
 	}
 	a.explain(err)
 
-	a.step("8. The shift ends: the registry closes")
+	a.step("8. The CRM goes down: a maintenance plugin holds new tasks back, then is unloaded")
+	ticket := a.world.Offer("WT003", Chat, "Linus", "My invoice is wrong.")
+	if err := a.load(maintenance()); err != nil {
+		return err
+	}
+	out.line(0, "installed maintenance; plugins now: %s", strings.Join(a.reg.Plugins(), ", "))
+	_, err = a.acceptTask.Call(ctx, ticket)
+	if !errors.Is(err, ErrMaintenance) {
+		return fmt.Errorf("accepting %s during maintenance: got error %v, want %v", ticket.SID, err, ErrMaintenance)
+	}
+	a.explain(err)
+	if !a.unload("maintenance") {
+		return errors.New("unloading maintenance: it was not installed")
+	}
+	out.line(0, "unloaded maintenance, and its block with it; %d plugins now", len(a.reg.Plugins()))
+	if _, err := a.acceptTask.Call(ctx, ticket); err != nil {
+		return err
+	}
+
+	a.step("9. chat-goodbye v2 is loaded under the same name: it replaces the first version in one step")
+	old := a.plugins["chat-goodbye"].label
+	if err := a.load(chatGoodbyeV2()); err != nil {
+		return err
+	}
+	out.line(0, "%s installed in place of %s; still %d plugins", a.plugins["chat-goodbye"].label, old, len(a.reg.Plugins()))
+	if _, err := a.wrapupTask.Call(ctx, ticket); err != nil {
+		return err
+	}
+
+	a.step("10. The shift ends: the registry closes")
 	if err := a.reg.Close(ctx); err != nil {
 		return err
 	}
@@ -88,9 +118,11 @@ func (a *app) scenario(ctx context.Context, crm *CRM) error {
 	for _, t := range a.world.Tasks() {
 		out.line(0, "%v: %s", t, a.world.Status(t))
 	}
-	out.line(0, "conversation %s:", chat.Conversation)
-	for _, m := range a.world.Messages(chat.Conversation) {
-		out.line(1, "%s %s: %s", m.SID, m.Author, m.Body)
+	for _, t := range []*Task{chat, ticket} {
+		out.line(0, "conversation %s:", t.Conversation)
+		for _, m := range a.world.Messages(t.Conversation) {
+			out.line(1, "%s %s: %s", m.SID, m.Author, m.Body)
+		}
 	}
 	out.line(0, "CRM interactions:")
 	for i, in := range crm.Received() {
@@ -126,7 +158,11 @@ func (a *app) explain(err error) {
 				e.Action, e.Stage, te.Task, te.Got, errors.Is(err, actions.ErrFailed))
 		}
 	case actions.StatusRejected:
-		if errors.Is(err, actions.ErrClosed) {
+		switch {
+		case errors.Is(err, actions.ErrBlocked):
+			a.trace.line(0, "why: plugin %q blocked %s, reason %q (errors.Is ErrMaintenance: %t)",
+				e.Plugin, e.Action, e.Err, errors.Is(err, ErrMaintenance))
+		case errors.Is(err, actions.ErrClosed):
 			a.trace.line(0, "why: the registry is closed, nothing more can be invoked")
 		}
 	}

@@ -46,6 +46,13 @@ func TestServeDebug(t *testing.T) {
 	voice, confirm := strings.Index(page, "<li>voice-detector (priority 10)"), strings.Index(page, "<li>confirm-accept")
 	assert.True(t, voice >= 0 && confirm > voice, "the before-listeners of AcceptTask, in run order")
 	assert.Contains(t, page, "contactcenter/plugin_voice.go:", "where the listener was added")
+	// Which plugin owns what: every registration of the demo's plugins is
+	// tagged with its plugin; maintenance, unloaded, is gone.
+	assert.Contains(t, page, `<li>voice-detector (priority 10) <span class="plugin" title="plugin">voice-detector</span>`)
+	assert.Contains(t, page, `<a href="?action=MyAction">MyAction</a><div class="plugins">plugins: <span class="plugin">crm-sync</span></div>`)
+	assert.Contains(t, page, `registered by plugin <span class="plugin">crm-sync</span>`)
+	assert.Contains(t, page, `<a href="?action=WrapupTask">WrapupTask</a><div class="plugins">plugins: <span class="plugin">chat-goodbye</span></div>`)
+	assert.NotContains(t, page, `<span class="plugin">maintenance</span>`)
 	assert.Contains(t, string(body), `<p class="recorder">Recorder: 5 of at most`, "the scenario's invocations, recorded")
 
 	cancel()
