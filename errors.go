@@ -137,6 +137,7 @@ func (e *Error) writeHead(b *strings.Builder) {
 			fmt.Fprintf(b, " %q", e.Listener)
 		}
 		b.WriteString(" failed")
+		e.writePlugin(b)
 		return
 	}
 	switch pt, _ := e.Err.(*PayloadTypeError); {
@@ -154,6 +155,10 @@ func (e *Error) writeHead(b *strings.Builder) {
 	if e.Listener != "" {
 		fmt.Fprintf(b, " by listener %q", e.Listener)
 	}
+	e.writePlugin(b)
+}
+
+func (e *Error) writePlugin(b *strings.Builder) {
 	if e.Plugin != "" {
 		fmt.Fprintf(b, " (plugin %q)", e.Plugin)
 	}

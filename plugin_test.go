@@ -322,6 +322,30 @@ func TestPlugin(t *testing.T) {
 		assert.Equal(t, "body(1)", rec.trace())
 	})
 
+	t.Run("Plugins_failures_of_a_plugin_s_listeners_name_it", func(t *testing.T) {
+		sink := &errorSink{}
+		r := New(WithErrorHandler(sink.handle))
+		mustRegister(t, r, "Act", func(context.Context, any) (any, error) { return "ok", nil })
+		p := r.Plugin("crm")
+		p.AddListener("afterAct", func(context.Context, any) error { return errors.New("crm down") }, Named("sync"))
+		p.AddListener("beforeAct", func(_ context.Context, x any) error {
+			if x == "fail" {
+				return errors.New("bad input")
+			}
+			return nil
+		}, Named("check"))
+		_, err := p.Install()
+		require.NoError(t, err)
+		_, err = r.Call(context.Background(), "Act", "fail")
+		assert.Equal(t, `actions: Act: action failed in before phase by listener "check" (plugin "crm"): bad input`, err.Error())
+		_, err = r.Call(context.Background(), "Act", "ok")
+		require.NoError(t, err)
+		errs := sink.all()
+		require.Len(t, errs, 1)
+		assert.Equal(t, `actions: Act: after-listener "sync" failed (plugin "crm"): crm down`, errs[0].Error())
+		assert.Equal(t, "crm", ErrorOf(errs[0]).Plugin)
+	})
+
 	t.Run("Plugins_block_reasons_name_the_plugin", func(t *testing.T) {
 		r := New()
 		mustRegister(t, r, "Reindex", func(context.Context, any) (any, error) { return nil, nil })
