@@ -75,7 +75,8 @@ func invAttrs(inv Invocation) []slog.Attr {
 }
 
 // ErrorAttrs returns the details of an invocation's error as log attributes:
-// status, and where known stage, listener, reason (an abort's), panic and
+// status, and where known stage, listener, plugin, reason (an abort's or a
+// block's), panic and
 // stack (a recovered panic's), then err, the message. It reads the
 // library's own errors without walking into what user code returned, and
 // reads messages with fmt, which contains a panicking Error method.
@@ -88,12 +89,15 @@ func ErrorAttrs(err error) []slog.Attr {
 		if e.Listener != "" {
 			attrs = append(attrs, slog.String("listener", e.Listener))
 		}
+		if e.Plugin != "" {
+			attrs = append(attrs, slog.String("plugin", e.Plugin))
+		}
 		switch cause := e.Err.(type) {
 		case *PanicError:
 			attrs = append(attrs, slog.String("panic", printable(cause.Value)), slog.String("stack", string(cause.Stack)))
 		case nil:
 		default:
-			if e.Kind == ErrAborted {
+			if e.Kind == ErrAborted || e.Kind == ErrBlocked {
 				attrs = append(attrs, slog.String("reason", errorString(cause)))
 			}
 		}

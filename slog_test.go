@@ -79,9 +79,15 @@ func TestSlogAttributes(t *testing.T) {
 	_, _ = r.Call(ctx, "panics", nil)
 	_, _ = r.Call(timeout, "slow", nil)
 	_, _ = r.Call(ctx, "missing", nil)
+	mustRegister(t, r, "reindex", func(context.Context, any) (any, error) { return nil, nil })
+	p := r.Plugin("maintenance")
+	p.BlockAction("reindex", nil, Reason(errors.New("until 02:00")))
+	_, err := p.Install()
+	require.NoError(t, err)
+	_, _ = r.Call(ctx, "reindex", nil)
 
 	ends := h.ends()
-	require.Len(t, ends, 5)
+	require.Len(t, ends, 6)
 	want := []struct {
 		level slog.Level
 		msg   string
@@ -92,6 +98,7 @@ func TestSlogAttributes(t *testing.T) {
 		{slog.LevelWarn, "action failed", map[string]string{"action": "panics", "status": "failed", "stage": "body", "panic": "boom"}},
 		{slog.LevelInfo, "action cancelled", map[string]string{"action": "slow", "status": "cancelled", "stage": "body"}},
 		{slog.LevelInfo, "action rejected", map[string]string{"action": "missing", "status": "rejected"}},
+		{slog.LevelInfo, "action rejected", map[string]string{"action": "reindex", "status": "rejected", "plugin": "maintenance", "reason": "until 02:00"}},
 	}
 	for i, w := range want {
 		got := ends[i]

@@ -34,6 +34,13 @@ const (
 	ListenerKey = attribute.Key("actions.listener")
 	// AbortReasonKey is the message of an abort's reason, when it has one.
 	AbortReasonKey = attribute.Key("actions.abort.reason")
+	// PluginKey is the name of the plugin whose listener, block or
+	// de-duplication rule ended the invocation (see [actions.Error.Plugin]),
+	// when it was installed by one.
+	PluginKey = attribute.Key("actions.plugin")
+	// BlockReasonKey is the message of a block's reason (see
+	// [actions.Reason]), when it has one.
+	BlockReasonKey = attribute.Key("actions.block.reason")
 	// ErrorKey is the message of the invocation's error, for every outcome
 	// but ok.
 	ErrorKey = attribute.Key("actions.error")

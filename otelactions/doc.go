@@ -49,15 +49,17 @@
 // [StageKey] (actions.stage) is the stage it came from as
 // [actions.Stage.String] names it ("before phase", "body", ...),
 // [ListenerKey] (actions.listener) the [actions.Named] listener that aborted
-// or failed, and [AbortReasonKey] (actions.abort.reason) the message of an
-// abort's reason. They are read from the library's [*actions.Error] as
+// or failed, [PluginKey] (actions.plugin) the plugin whose listener, block or
+// de-duplication rule ended it, [AbortReasonKey] (actions.abort.reason) the
+// message of an abort's reason and [BlockReasonKey] (actions.block.reason)
+// that of a block's. They are read from the library's [*actions.Error] as
 // [actions.ErrorAttrs] reads them, without walking into what user code
 // returned; messages are read with fmt, which contains a panicking Error
 // method.
 //
 // A failed invocation has an exception event: exception.type is the type of
 // the stage's own error, exception.message the invocation's error message,
-// with actions.stage and actions.listener. When the stage panicked,
+// with actions.stage, actions.listener and actions.plugin. When the stage panicked,
 // exception.type is the type of the panic's value and exception.stacktrace
 // the stack of the panicking goroutine where it was recovered
 // ([actions.PanicError.Stack]): the stack that says where it panicked, which

@@ -58,8 +58,16 @@ func errorAttrs(e *actions.Error) []attribute.KeyValue {
 	if e.Listener != "" {
 		attrs = append(attrs, ListenerKey.String(e.Listener))
 	}
-	if _, isPanic := e.Err.(*actions.PanicError); !isPanic && e.Err != nil && e.Kind == actions.ErrAborted {
-		attrs = append(attrs, AbortReasonKey.String(message(e.Err)))
+	if e.Plugin != "" {
+		attrs = append(attrs, PluginKey.String(e.Plugin))
+	}
+	if _, isPanic := e.Err.(*actions.PanicError); !isPanic && e.Err != nil {
+		switch e.Kind {
+		case actions.ErrAborted:
+			attrs = append(attrs, AbortReasonKey.String(message(e.Err)))
+		case actions.ErrBlocked:
+			attrs = append(attrs, BlockReasonKey.String(message(e.Err)))
+		}
 	}
 	return attrs
 }
@@ -91,6 +99,9 @@ func addException(span trace.Span, e *actions.Error, err error, msg string) {
 		}
 		if e.Listener != "" {
 			attrs = append(attrs, ListenerKey.String(e.Listener))
+		}
+		if e.Plugin != "" {
+			attrs = append(attrs, PluginKey.String(e.Plugin))
 		}
 	}
 	span.AddEvent(semconv.ExceptionEventName, trace.WithAttributes(attrs...))

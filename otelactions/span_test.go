@@ -258,6 +258,42 @@ func TestSpans_outcomes(t *testing.T) {
 			attrs:   map[attribute.Key]string{otelactions.ErrorKey: "actions: A: action blocked"},
 		},
 		{
+			name: "rejected_by_a_plugin_s_block_with_reason",
+			setup: func(t *testing.T, r *actions.Registry) {
+				register(t, r, "A", ok)
+				p := r.Plugin("maintenance")
+				p.BlockAction("A", nil, actions.Reason(errors.New("until 02:00")))
+				if _, err := p.Install(); err != nil {
+					t.Fatal(err)
+				}
+			},
+			outcome: actions.StatusRejected,
+			attrs: map[attribute.Key]string{
+				otelactions.PluginKey:      "maintenance",
+				otelactions.BlockReasonKey: "until 02:00",
+				otelactions.ErrorKey:       `actions: A: action blocked (plugin "maintenance"): until 02:00`,
+			},
+			absent: []attribute.Key{otelactions.AbortReasonKey, otelactions.ListenerKey},
+		},
+		{
+			name: "aborted_by_a_plugin_s_listener",
+			setup: func(t *testing.T, r *actions.Registry) {
+				register(t, r, "A", ok)
+				p := r.Plugin("limits")
+				p.AddListener("beforeA", func(context.Context, any) error { return actions.Abort(errDeclined) }, actions.Named("rate"))
+				if _, err := p.Install(); err != nil {
+					t.Fatal(err)
+				}
+			},
+			outcome: actions.StatusAborted,
+			attrs: map[attribute.Key]string{
+				otelactions.ListenerKey:    "rate",
+				otelactions.PluginKey:      "limits",
+				otelactions.AbortReasonKey: "agent declined",
+			},
+			absent: []attribute.Key{otelactions.BlockReasonKey},
+		},
+		{
 			name: "cancelled_in_body",
 			setup: func(t *testing.T, r *actions.Registry) {
 				register(t, r, "A", func(ctx context.Context, _ any) (any, error) {
