@@ -22,6 +22,7 @@ type action struct {
 	ptype      reflect.Type                      // a typed action's payload type, nil for untyped
 	rtype      reflect.Type                      // a typed action's result type, nil for untyped
 	site       site                              // where it was registered, "dir/file.go:line" (see ActionInfo.Source)
+	bulk       *bulkhead                         // bounded execution, nil when unbounded (see Bulkhead)
 }
 
 // ActionOption configures an action at [Registry.RegisterAction].
