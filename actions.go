@@ -22,6 +22,7 @@ type action struct {
 	rtype      reflect.Type            // a typed action's result type, nil for untyped
 	site       site                    // where it was registered, "dir/file.go:line" (see ActionInfo.Source)
 	owner      *Plugin                 // the plugin that registered it, if any
+	bulk       *bulkhead               // bounded execution, nil when unbounded (see Bulkhead)
 }
 
 // ActionOption configures an action at [Registry.RegisterAction].

@@ -40,10 +40,13 @@
 //
 // # Lifecycle
 //
-// One invocation runs these steps, in this order:
+// One invocation runs these steps, in this order. Before them, an action with a
+// bulkhead ([Bulkhead]) takes a slot, waiting in line if none is free (see
+// "Bounded execution").
 //
 //  0. A ctx that is already done fails the invocation with [context.Cause]; nothing runs.
 //     An invocation nested deeper than the depth limit fails with [ErrDepthExceeded].
+//     One that found no room in its action's bulkhead fails with [ErrBusy].
 //  1. The action is looked up: unknown or unregistered fails with [ErrActionNotFound].
 //     The body found here is the one that runs, whatever happens to the registration later.
 //  2. A closed registry fails it with [ErrClosed]. (A typed action then checks the
@@ -138,7 +141,7 @@
 //
 // Every error the library returns matches a sentinel with [errors.Is]
 // ([ErrActionNotFound], [ErrAlreadyRegistered], [ErrClosed], [ErrBlocked],
-// [ErrPending], [ErrAborted], [ErrFailed], [ErrDepthExceeded],
+// [ErrPending], [ErrBusy], [ErrAborted], [ErrFailed], [ErrDepthExceeded],
 // [ErrPayloadType]) or, for an invocation stopped by its context, the context's
 // cause; details are reached with [errors.As] on [*Error], [*PanicError] and
 // [*PayloadTypeError]; messages are lowercase, prefixed "actions: ", and name
@@ -252,13 +255,60 @@
 // before phase until the future completes; an [InFlightObserver] sees each
 // window open and close.
 //
+// # Bounded execution
+//
+// [Bulkhead] bounds an action's execution: at most limit of its invocations
+// run at once; the others wait in line for a slot, first come first served,
+// at most queue of them; one that finds the line full fails at once with
+// [ErrBusy], whose [*Error] says the limit and the queue. The slot is taken
+// before anything of the invocation runs, the observer's InvocationBegin
+// included, by InvokeAction and Call alike; it is handed on in the
+// invocation's settle, after the observer's InvocationEnd and before the
+// future completes, so that a caller that has the outcome finds the slot
+// free. To find the bulkhead, the action is looked up when the invocation is
+// made (step 1, early): the body found then is the one that runs.
+// [Registry.InFlight] counts only invocations that hold slots;
+// [Registry.Waiting] counts those in line, and an observer reads how long one
+// waited in [Invocation].Waited.
+//
+// An InvokeAction that must wait holds no goroutine: it returns its future at
+// once and stays a record in the line; when a running invocation releases its
+// slot, the first in line is handed it and only then does its goroutine
+// start. (golang.org/x/sync/semaphore's Acquire blocks a goroutine per
+// waiter, which is why the library keeps a line of its own.) Call waits in
+// the same line, in its caller's goroutine. A waiting invocation whose ctx is
+// done leaves the line without a slot and fails at step 0 with
+// [context.Cause] of ctx; the observer sees it begin and end, as every
+// invocation. InvokeAction watches the ctx with context.AfterFunc, which
+// needs no goroutine for the standard library's contexts and those derived
+// from them, nor for a stage's ctx passed on as it is.
+//
+// A nested invocation that finds no slot free while one of its ancestors
+// holds a slot of the same bulkhead fails with ErrBusy at once, by Call or
+// InvokeAction: it would wait for its ancestor, which may wait for it. Only
+// an invocation's own ancestors are known: two bulkheaded actions that invoke
+// each other from separate top-level invocations can still wait for each
+// other, as two mutexes locked in opposite orders can.
+//
+// Closing: an InvokeAction that returned before [Registry.Close] began was
+// admitted, waiting or not; Close waits until it has had its slot, run and
+// completed. [Registry.Stop] cancels the invocations that hold slots; those
+// waiting are handed the slots in turn as they free, and fail at step 0 with
+// the stop's cause. An invocation that the closed registry refuses at step 2
+// takes no slot and does not wait for one.
+//
+// Each registration has a bulkhead of its own, and an invocation holds a
+// slot of the one it found: after the action is registered again, the
+// invocations of the old registration still run under the old bound.
+//
 // # Concurrency
 //
 // Every exported method is safe for concurrent use. Invoking takes no lock:
 // an invocation reads immutable snapshots that writers (registering,
 // listening, replacing, blocking) replace whole under a mutex, so invocations
 // never wait for writers and writers never wait for invocations. (An action
-// that de-duplicates takes a lock of its own, briefly, to look its key up.)
+// that de-duplicates takes a lock of its own, briefly, to look its key up;
+// one with a bulkhead, to take and release its slot.)
 // No user code runs while the library holds a lock: registering, removing,
 // replacing and invoking from inside any stage never deadlocks.
 //
@@ -269,7 +319,8 @@
 // synchronise access to it.
 //
 // Every goroutine the library starts ends when its invocation ends: one per
-// InvokeAction, and one per listener of a concurrent phase but the last.
+// InvokeAction (started only once it has a slot, for an action with a
+// bulkhead), and one per listener of a concurrent phase but the last.
 // [Registry.Close] stops new invocations and waits for those in flight; called
 // from inside a stage with the stage's ctx, it stops new invocations and
 // returns at once, since an invocation cannot wait for its own end.

@@ -167,12 +167,19 @@ func (r *Registry) eachEntry(fn func(*entry)) {
 // spawn starts an InvokeAction's goroutine. Whether the registry was closed
 // is decided here, when InvokeAction is called, so that Close waits for (and
 // lets run) every invocation whose InvokeAction returned before Close began.
+// An action with a bulkhead takes its slot here, or leaves the invocation
+// waiting for one without a goroutine (see spawnBounded).
 func (r *Registry) spawn(ctx context.Context, name string, e *entry, payload any, want reflect.Type) *outcome {
 	o := newOutcome(name)
 	r.spawned.Add(1)
 	if r.closed.Load() {
 		o.closedAtCall = true
 		r.unspawn()
+	}
+	e, s := r.lookupSnap(name, e)
+	if s != nil && s.act != nil && s.act.bulk != nil && !o.closedAtCall {
+		r.spawnBounded(ctx, name, e, s, payload, o, want)
+		return o
 	}
 	go r.invoke(ctx, name, e, payload, o, want)
 	return o

@@ -25,6 +25,11 @@ var (
 	// ErrPending: the action de-duplicates by key (see [Deduplicate]) and an
 	// invocation with the same key is in flight.
 	ErrPending = errors.New("actions: action pending")
+	// ErrBusy: the action has a bulkhead (see [Bulkhead]) whose slots are
+	// all taken and whose line of waiting invocations is full, or one of
+	// its slots is held by an ancestor of the invocation, which would wait
+	// for itself. The [*Error]'s Err says the limit and the queue.
+	ErrBusy = errors.New("actions: action busy")
 	// ErrAborted: a before-listener aborted the invocation (see [Abort]).
 	ErrAborted = errors.New("actions: action aborted")
 	// ErrFailed: a stage of the invocation (payload update, before-listener,

@@ -29,15 +29,16 @@ type frame struct {
 	// windows apart (no observer, no future, no type check, block, key or
 	// update between them), so it counts in ent.both, once for the two.
 	both   bool
+	shared bool    // this invocation shared another's flight (next to the bools: one word for all)
 	lead   *flight // the flight this invocation leads; others may share it
-	shared bool    // this invocation shared another's flight
+	slot   *ticket // the invocation's claim on its action's bulkhead, nil without one
 
 	// The outcome, for settle.
 	returned  bool      // the lifecycle returned: if not, user code called runtime.Goexit
 	stage     Stage     // the stage of the user code running, for a Goexit's error
+	inAfter   bool      // the after phase had begun: res stands
 	listener  *listener // the listener running in this goroutine, if any, likewise
 	exit      error     // the error of a concurrent phase ended by a Goexit in it
-	inAfter   bool      // the after phase had begun: res stands
 	res       any       // the body's result
 	err       error     // the invocation's error
 	afterErrs []error   // the after phase's failures, for the error handler
@@ -72,10 +73,12 @@ func (f *frame) counter() *counter {
 // and sharers get the outcome (so the error handler may invoke with the same
 // key without waiting for itself), the error handler gets the after phase's
 // errors, the in-flight window closes (inside the observer's begin and end),
-// the observer sees the end, the future completes, and last the admission is
-// released, so that Close returns only after all of that.
+// the observer sees the end, the bulkhead's slot is handed on (before the
+// future completes, so that its waiter finds the slot free), the future
+// completes, and last the admission is released, so that Close returns only
+// after all of that.
 func (f *frame) settle() {
-	if f.returned && (f.both || !f.inflight) && f.out == nil && f.obs == nil && f.lead == nil && len(f.afterErrs) == 0 {
+	if f.returned && (f.both || !f.inflight) && f.out == nil && f.obs == nil && f.lead == nil && f.slot == nil && len(f.afterErrs) == 0 {
 		f.release() // a Call with nothing but its admission to settle
 		return
 	}
@@ -84,6 +87,7 @@ func (f *frame) settle() {
 	}
 	defer f.release()
 	defer f.complete()
+	defer f.freeSlot()
 	defer f.observeEnd()
 	defer f.endInFlight()
 	defer f.reportAfter()

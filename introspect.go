@@ -14,7 +14,7 @@ type ActionInfo struct {
 	Name string
 	// Registered reports whether an action is registered under Name. When it
 	// is false, the fields that describe the registration (Deduplicates,
-	// SharePending, Concurrent, Source) are zero too.
+	// SharePending, Concurrent, Limit, Queue, Source) are zero too.
 	Registered bool
 	// Source is where the action was registered: the file and line of the
 	// call of [Registry.RegisterAction], [RegisterAction] or a typed
@@ -32,6 +32,10 @@ type ActionInfo struct {
 	// Concurrent reports whether the listeners of each phase run
 	// concurrently (see [Concurrent] and [WithConcurrentPhases]).
 	Concurrent bool
+	// Limit and Queue are the action's [Bulkhead]: how many of its
+	// invocations may run at once and how many may wait; both are 0 for an
+	// action without one.
+	Limit, Queue int
 	// Before is the before-listeners in the order they run, as
 	// [Registry.Listeners] reports them; nil when there are none.
 	Before []ListenerInfo
@@ -123,6 +127,9 @@ func (r *Registry) Actions() []ActionInfo {
 				info.Deduplicates, info.SharePending = true, d.share
 			}
 			info.Concurrent = a.concurrent
+			if b := a.bulk; b != nil {
+				info.Limit, info.Queue = b.limit, b.queue
+			}
 		}
 		out[i] = info
 	}

@@ -14,7 +14,9 @@ import (
 //
 // Every failure, from an unknown action to a panic in a listener, is
 // delivered through the future; the future always completes. A nil ctx
-// panics. Cost: a goroutine and 4 allocations more than [Registry.Call].
+// panics. Cost: a goroutine and 4 allocations more than [Registry.Call]. For
+// an action with a [Bulkhead], the goroutine starts only once the invocation
+// has a slot: one that waits for a slot holds none.
 func (r *Registry) InvokeAction(ctx context.Context, name string, payload any) *Future[any] {
 	if ctx == nil {
 		setupPanic("InvokeAction(%q): nil context", name)
@@ -45,8 +47,8 @@ func (r *Registry) Call(ctx context.Context, name string, payload any) (any, err
 // InvokeAction) with its outcome.
 //
 // The frame is on this goroutine's stack unless the registry has an observer
-// or the action de-duplicates: only then can a descendant need it, and only
-// then does it cost an allocation.
+// or the action de-duplicates or has a bulkhead: only then can a descendant
+// need it, and only then does it cost an allocation.
 //
 // e is name's entry when the caller has it (a typed handle keeps it), else
 // nil and invoke looks it up. want is a typed handle's result type, nil for
@@ -56,13 +58,16 @@ func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload an
 	if parent != nil && parent.depth > r.maxDepth() {
 		return r.beyondLimit(name, parent.depth+1, out)
 	}
+	e, s := r.lookupSnap(name, e)
+	if s != nil && s.act != nil && s.act.bulk != nil {
+		return r.invokeBounded(ctx, e, payload, out, want)
+	}
 	if set := r.observers.Load(); set != nil {
 		o := &observedFrame{observation: observation{obs: set.obs}}
 		r.initHeapFrame(&o.frame, ctx, name, parent, out)
 		o.frame.obs, o.frame.want = &o.observation, want
-		return o.frame.invokeObserved(payload, e)
+		return o.frame.invokeObserved(payload, e, nil)
 	}
-	e, s := r.lookupSnap(name, e)
 	if s != nil && s.rule() != nil {
 		f := r.heapFrame(ctx, name, parent, out)
 		f.want = want
@@ -144,11 +149,14 @@ func (f *frame) invoke(payload any, e *entry, s *snapshot) (any, error) {
 
 // invokeObserved is invoke for a registry with an observer: the observer's
 // begin is user code, under the settle too, and the lookup (step 1) follows
-// it.
-func (f *frame) invokeObserved(payload any, e *entry) (any, error) {
+// it, unless s is the snapshot found already (by an invocation that took a
+// slot of its action's bulkhead before it began).
+func (f *frame) invokeObserved(payload any, e *entry, s *snapshot) (any, error) {
 	defer f.settle()
 	f.begin(payload)
-	e, s := f.reg.lookupSnap(f.name, e)
+	if s == nil {
+		e, s = f.reg.lookupSnap(f.name, e)
+	}
 	f.res, f.err = f.run(payload, e, s)
 	f.returned = true
 	return f.res, f.err
@@ -157,7 +165,8 @@ func (f *frame) invokeObserved(payload any, e *entry) (any, error) {
 // run is the lifecycle, one call per step of "Lifecycle" in the package
 // documentation:
 //
-//	0, 1  find           invoke.go   done ctx, depth limit, the action
+//	      take           bulkhead.go before run: a slot, for an action with a bulkhead
+//	0, 1  find           invoke.go   done ctx, depth limit, busy, the action
 //	2     admit          drain.go    closed registry, typed payload check
 //	3     checkBlocks    block.go
 //	4     dedupe         dedupe.go
@@ -206,15 +215,18 @@ func (f *frame) run(payload any, e *entry, s *snapshot) (any, error) {
 	return res, nil
 }
 
-// find is steps 0 and 1: a done ctx and the depth limit fail the invocation
-// before anything runs; then the action, looked up by invoke, whose body is
-// the one that runs.
+// find is steps 0 and 1: a done ctx, the depth limit and a full bulkhead
+// fail the invocation before anything runs; then the action, looked up by
+// invoke, whose body is the one that runs.
 func (f *frame) find(s *snapshot) (*action, error) {
 	if f.ctxDone() {
 		return nil, stopped(f.name, StageNone, context.Cause(f.ctx))
 	}
 	if limit := f.reg.maxDepth(); f.depth > limit {
 		return nil, depthError(f.name, f.depth, limit)
+	}
+	if f.slot != nil && f.slot.err != nil {
+		return nil, f.slot.err
 	}
 	if s == nil || s.act == nil {
 		return nil, &Error{Action: f.name, Kind: ErrActionNotFound}

@@ -174,6 +174,9 @@ func guarded(f *frame, fn func()) (err error) {
 func (f *frame) begin(payload any) {
 	o := f.obs
 	o.info = Invocation{Action: f.name, ID: f.reg.ids.Add(1), Depth: f.depth, Payload: payload, Start: time.Now()}
+	if f.slot != nil {
+		o.info.Waited = f.slot.waited
+	}
 	if p := f.parent; p != nil && p.reg == f.reg && p.depth == f.depth-1 {
 		o.info.ParentID = p.obs.info.ID
 	}
@@ -220,6 +223,13 @@ type Invocation struct {
 	Payload any
 	// Start is when the invocation began.
 	Start time.Time
+	// Waited is how long the invocation waited for a slot of its action's
+	// bulkhead before it began (see [Bulkhead]): zero for an action without
+	// one and for an invocation that found a slot free. An invocation whose
+	// context was done while it waited began then, without a slot, and
+	// Waited says how long it had waited. Start minus Waited is when it was
+	// invoked.
+	Waited time.Duration
 }
 
 // Outcome is how an invocation ended, as an [Observer] sees it.

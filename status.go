@@ -15,7 +15,7 @@ const (
 	// StatusFailed: a stage returned an error or panicked ([ErrFailed]).
 	StatusFailed
 	// StatusRejected: it was refused before its stages ran: not found,
-	// closed, blocked, pending, too deep, a payload of the wrong type.
+	// closed, blocked, pending, busy, too deep, a payload of the wrong type.
 	StatusRejected
 	// StatusCancelled: its own context was done, wherever that landed (see
 	// "Aborting and errors" in the package documentation).

@@ -203,12 +203,12 @@ func TestCompleteTask_MyAction(t *testing.T) {
 		rec.AllowHandledErrors()
 		rec.AssertInvocations(t, "AcceptTask ok", "WrapupTask ok", "  SendMessage ok", "CompleteTask ok", "  MyAction failed")
 		require.Len(t, rec.HandledErrors(), 1)
-		assert.EqualError(t, rec.HandledErrors()[0], `actions: CompleteTask: after-listener "crm-sync" failed: MyAction: action failed in body: crm: 503 Service Unavailable`)
+		assert.EqualError(t, rec.HandledErrors()[0], `actions: CompleteTask: after-listener "crm-sync" failed (plugin "crm-sync"): MyAction: action failed in body: crm: 503 Service Unavailable`)
 		// The app's error handler prints its line inside the invocation
 		// whose context it received: indented as CompleteTask's stages,
 		// before its end.
 		assert.Contains(t, trace.String(), `  < MyAction failed
-  ! actions: CompleteTask: after-listener "crm-sync" failed: MyAction: action failed in body: crm: 503 Service Unavailable
+  ! actions: CompleteTask: after-listener "crm-sync" failed (plugin "crm-sync"): MyAction: action failed in body: crm: 503 Service Unavailable
 < CompleteTask ok: completed
 `)
 	})
