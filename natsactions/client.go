@@ -136,6 +136,12 @@ func (c *Client) requestError(ctx, rctx context.Context, action string, msg *nat
 		return &actions.Error{Action: action, Err: fmt.Errorf("natsactions: no reply on %s: %w", msg.Subject, context.Cause(ctx))}
 	case rctx.Err() != nil: // the default timeout: a timeout of the call's own, a failure
 		return &actions.Error{Action: action, Kind: actions.ErrFailed, Err: fmt.Errorf("natsactions: no reply on %s within %v (the default timeout): %w", msg.Subject, c.cfg.timeout, rctx.Err())}
+	case c.nc.IsClosed() && !errors.Is(err, nats.ErrConnectionClosed):
+		return &actions.Error{Action: action, Kind: actions.ErrFailed, Err: fmt.Errorf("natsactions: request on %s: %w (%w)", msg.Subject, nats.ErrConnectionClosed, err)}
+	case !c.nc.IsConnected():
+		// A connection that never connected cannot tell whether the server
+		// takes headers, and says so: say why.
+		return &actions.Error{Action: action, Kind: actions.ErrFailed, Err: fmt.Errorf("natsactions: request on %s: not connected (%v): %w", msg.Subject, c.nc.Status(), err)}
 	}
 	return &actions.Error{Action: action, Kind: actions.ErrFailed, Err: fmt.Errorf("natsactions: request on %s: %w", msg.Subject, err)}
 }

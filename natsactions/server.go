@@ -113,7 +113,9 @@ func NewServer(nc *nats.Conn, reg *actions.Registry, opts ...Option) (*Server, e
 // that finds none fails with [actions.ErrActionNotFound].
 //
 // name must be a micro endpoint name (letters, digits, '-' and '_'). Serving
-// a name twice, or after Close, fails.
+// a name twice, or after Close, fails. When the connection is up, Serve
+// returns once the NATS server it is connected to knows the endpoint (a
+// round trip); the other nodes of a cluster learn it shortly after.
 func (s *Server) Serve(name string) error {
 	return s.serve(&endpoint{
 		action: name,
@@ -166,6 +168,12 @@ func (s *Server) serve(ep *endpoint, meta map[string]string) error {
 		return fmt.Errorf("natsactions: Serve(%q): %w", ep.action, err)
 	}
 	s.served[ep.action] = ep
+	// A round trip to the NATS server, so that a request sent once Serve
+	// has returned finds the endpoint. Down, the connection subscribes
+	// again when it reconnects: nothing to report.
+	if s.nc.IsConnected() {
+		_ = s.nc.FlushTimeout(time.Second)
+	}
 	return nil
 }
 
