@@ -120,4 +120,3 @@ func (idObserver) InvocationBegin(ctx context.Context, _ actions.Invocation) con
 func (idObserver) InvocationEnd(context.Context, actions.Invocation, actions.Outcome) {}
 
 func echo(_ context.Context, p any) (any, error) { return fmt.Sprint("echo ", p), nil }
-
