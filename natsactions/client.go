@@ -101,12 +101,38 @@ func (c *Client) call(ctx context.Context, action string, payload, out any) erro
 		return c.requestError(ctx, rctx, action, msg, err)
 	}
 	if err := replyError(action, resp); err != nil {
-		return err
+		return c.ownDeadline(ctx, rctx, err)
 	}
 	if _, err := guardCodec(opDecodeResult, func() (struct{}, error) { return struct{}{}, c.cfg.codec.Unmarshal(resp.Data, out) }); err != nil {
 		return &actions.Error{Action: action, Kind: actions.ErrFailed, Err: err}
 	}
 	return nil
+}
+
+// deadlineSlack bounds how long before the request's deadline a server's
+// cancellation by deadline is taken for that deadline.
+const deadlineSlack = 100 * time.Millisecond
+
+// ownDeadline classifies a server's error that says the deadline this side
+// sent ran out. The server's timer may fire before this side's, the server's
+// deadline being only the transit later: then the deadline is due within
+// the slack and is waited for, so that the error says what it would have
+// said had no reply come: a cancellation when it is the caller's deadline
+// (and the core, seeing its own context done, says so too), a failure when
+// it is the default timeout. The server's error stays the cause.
+func (c *Client) ownDeadline(ctx, rctx context.Context, err error) error {
+	e, _ := err.(*actions.Error)
+	if e == nil || e.Kind != nil || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if dl, ok := rctx.Deadline(); !ok || time.Until(dl) > deadlineSlack {
+		return err
+	}
+	<-rctx.Done()
+	if ctx.Err() == nil {
+		e.Kind = actions.ErrFailed
+	}
+	return e
 }
 
 // request builds the request: the caller's headers, then the module's.
