@@ -112,7 +112,7 @@ func TestCodecErrors(t *testing.T) {
 		}, "decode result", "body"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec.steps = nil
+			rec.reset()
 			err := tc.call()
 			require.Error(t, err)
 			assert.ErrorIs(t, err, natsactions.ErrCodec)

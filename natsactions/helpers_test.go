@@ -79,6 +79,12 @@ func (r *recorder) add(step string) {
 	r.steps = append(r.steps, step)
 }
 
+func (r *recorder) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.steps = nil
+}
+
 func (r *recorder) String() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -92,14 +92,11 @@ func TestLocalListenersAroundRemoteBody(t *testing.T) {
 		rec.add("local <replace")
 		return res, err
 	})
-	var seen any
 	local.AddListener("afterAccept", func(ctx context.Context, p any) error { rec.add("local after"); return nil })
-	local.RegisterAction("Seen", func(context.Context, any) (any, error) { return nil, nil })
 
 	res, err := local.Call(t.Context(), "Accept", "WT1")
 	require.NoError(t, err)
-	seen = res
-	assert.Equal(t, "accepted WT1", seen)
+	assert.Equal(t, "accepted WT1", res)
 	assert.Equal(t, "local before, local replace>, server before, server body, server after, local <replace, local after", rec.String())
 
 	rec = &recorder{}
@@ -133,13 +130,13 @@ func TestErrorClasses(t *testing.T) {
 	reg.AddListener("beforeBeforeFails", func(context.Context, any) error { return errors.New("quota") }, actions.Named("quota"))
 	e.serve(t, reg, []string{"Abort", "Blocked", "Pending", "Fail", "Panic", "BeforeFails", "NotRegistered"})
 
-	go func() {
-		if _, err := e.client.Call(context.Background(), "Pending", 1); err != nil {
-			t.Log("pending:", err)
-		}
-	}()
+	pending := make(chan error, 1)
+	go func() { _, err := e.client.Call(context.Background(), "Pending", 1); pending <- err }()
 	<-entered
-	defer close(release)
+	defer func() {
+		close(release)
+		assert.NoError(t, <-pending, "the invocation held in flight")
+	}()
 
 	local := actions.New()
 	for _, n := range []string{"Abort", "Blocked", "Pending", "Fail", "Panic", "BeforeFails", "NotRegistered", "NotServed"} {
