@@ -23,8 +23,8 @@ type replica struct {
 	errs   errs
 }
 
-// order is the payload of the action the block tests invoke.
-type order struct{ Customer string }
+// shipment is the payload of the action the block tests invoke.
+type shipment struct{ Customer string }
 
 func newReplica(t *testing.T, ctx context.Context, url string, opts ...natsactions.Option) *replica {
 	t.Helper()
@@ -33,7 +33,7 @@ func newReplica(t *testing.T, ctx context.Context, url string, opts ...natsactio
 	_, err := r.reg.RegisterAction("Ship", func(ctx context.Context, p any) (any, error) { return "shipped", nil })
 	require.NoError(t, err)
 	opts = append([]natsactions.Option{
-		natsactions.WithBlockKey("Ship", func(p any) string { return p.(order).Customer }),
+		natsactions.WithBlockKey("Ship", func(p any) string { return p.(shipment).Customer }),
 		natsactions.WithErrorHandler(r.errs.handle),
 	}, opts...)
 	r.blocks, err = natsactions.NewBlocks(ctx, js, r.reg, opts...)
@@ -44,7 +44,7 @@ func newReplica(t *testing.T, ctx context.Context, url string, opts ...natsactio
 
 // ship invokes Ship for customer and returns its error.
 func (r *replica) ship(ctx context.Context, customer string) error {
-	_, err := r.reg.Call(ctx, "Ship", order{customer})
+	_, err := r.reg.Call(ctx, "Ship", shipment{customer})
 	return err
 }
 
