@@ -63,7 +63,10 @@ type endpoint struct {
 // reply shows them in each endpoint's "data" (micro's own processing time
 // measures only the hand-off to the request's goroutine: see "Serving" in
 // the package documentation). The fields are updated atomically; read them
-// through [Server.Stats].
+// through [Server.Stats]. A request is counted just before its reply is
+// sent, so a caller that has its reply reads counts that include it;
+// micro's own NumRequests counts it only once micro's goroutine has handed
+// it off, which may come after the reply.
 type ActionStats struct {
 	// Requests is the number of requests answered.
 	Requests int64 `json:"requests"`
@@ -217,13 +220,13 @@ func (s *Server) dispatch(ep *endpoint, req micro.Request) {
 		return // nobody to answer: a publish is not a request
 	}
 	if !s.admit() {
-		s.reply(ep, req, received, closedReply(ep.action))
+		s.reply(ep, req, received, closedReply(ep.action), nil)
 		return
 	}
 	select {
 	case s.slots <- struct{}{}:
 	case <-s.closing:
-		s.reply(ep, req, received, closedReply(ep.action))
+		s.reply(ep, req, received, closedReply(ep.action), nil)
 		s.done()
 		return
 	}
@@ -255,17 +258,22 @@ func (s *Server) done() {
 func (s *Server) run(ep *endpoint, req micro.Request, received time.Time) {
 	defer s.done()
 	defer func() { <-s.slots }()
-	defer atomic.AddInt64(&ep.stats.InFlight, -1)
+	inFlight := true // until reply counts the request out
+	defer func() {
+		if inFlight {
+			atomic.AddInt64(&ep.stats.InFlight, -1)
+		}
+	}()
 	defer func() {
 		if v := recover(); v != nil { // the server's own code: the user's is guarded where it runs
 			err := &actions.PanicError{Value: v, Stack: debug.Stack()}
 			s.cfg.errorHandler(context.Background(), fmt.Errorf("natsactions: serving %q: %w", ep.action, err))
-			s.reply(ep, req, received, failedReply(ep.action, err))
+			s.reply(ep, req, received, failedReply(ep.action, err), &inFlight)
 		}
 	}()
 	ctx, cancel := s.requestContext(ep, req, received)
 	defer cancel()
-	s.reply(ep, req, received, s.invoke(ctx, ep, req.Data()))
+	s.reply(ep, req, received, s.invoke(ctx, ep, req.Data()), &inFlight)
 }
 
 // requestContext returns the context of a served invocation: the server's
@@ -327,18 +335,31 @@ func closedReply(action string) *nats.Msg {
 	return errorReply(toWire(action, e), e.Error())
 }
 
-// reply sends m to the requester and counts it. A reply too large for the
-// NATS server is replaced by an error saying so; other failures to send go
-// to the error handler (the caller will see its deadline).
-func (s *Server) reply(ep *endpoint, req micro.Request, received time.Time, m *nats.Msg) {
+// reply sends m to the requester. It counts the request first (and out of
+// InFlight when *inFlight, clearing it), so that a caller that has its
+// reply reads stats that count it. A reply too large for the NATS server is
+// replaced by an error saying so; other failures to send go to the error
+// handler (the caller will see its deadline).
+func (s *Server) reply(ep *endpoint, req micro.Request, received time.Time, m *nats.Msg, inFlight *bool) {
 	m.Subject = req.Reply()
 	isErr := m.Header.Get(micro.ErrorCodeHeader) != ""
 	if isErr {
 		m.Header.Set(HeaderInstance, s.instance)
 	}
+	if inFlight != nil && *inFlight {
+		atomic.AddInt64(&ep.stats.InFlight, -1)
+		*inFlight = false
+	}
+	atomic.AddInt64(&ep.stats.Requests, 1)
+	if isErr {
+		atomic.AddInt64(&ep.stats.Errors, 1)
+	}
+	atomic.AddInt64((*int64)(&ep.stats.ProcessingTime), int64(time.Since(received)))
 	err := s.nc.PublishMsg(m)
 	if errors.Is(err, nats.ErrMaxPayload) {
-		isErr = true
+		if !isErr {
+			atomic.AddInt64(&ep.stats.Errors, 1)
+		}
 		m = failedReply(ep.action, fmt.Errorf("%w: the result is %d bytes, the server takes at most %d", ErrTooLarge, len(m.Data), s.nc.MaxPayload()))
 		m.Subject = req.Reply()
 		m.Header.Set(HeaderInstance, s.instance)
@@ -347,11 +368,6 @@ func (s *Server) reply(ep *endpoint, req micro.Request, received time.Time, m *n
 	if err != nil {
 		s.cfg.errorHandler(context.Background(), fmt.Errorf("natsactions: replying to %q: %w", ep.action, err))
 	}
-	atomic.AddInt64(&ep.stats.Requests, 1)
-	if isErr {
-		atomic.AddInt64(&ep.stats.Errors, 1)
-	}
-	atomic.AddInt64((*int64)(&ep.stats.ProcessingTime), int64(time.Since(received)))
 }
 
 // Close stops the micro service (its subscriptions are drained: new

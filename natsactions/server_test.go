@@ -70,12 +70,19 @@ func TestDiscoveryAndStats(t *testing.T) {
 	assert.Equal(t, "q", info.Endpoints[0].QueueGroup)
 	assert.Equal(t, "natsactions_test.order", info.Endpoints[1].Metadata["payload"])
 
-	m, err = e.useNC.Request("$SRV.STATS.orders", nil, 2*time.Second)
-	require.NoError(t, err)
+	// micro counts a request once its handler has handed it off, which may
+	// come after the reply: its count is waited for. The server's own
+	// counts are there once the reply is.
 	var stats micro.Stats
-	require.NoError(t, json.Unmarshal(m.Data, &stats))
-	require.Len(t, stats.Endpoints, 2)
-	assert.Equal(t, 3, stats.Endpoints[0].NumRequests)
+	ctx := deadline(t, 5*time.Second)
+	eventually(t, ctx, "micro's count of the three requests", func() bool {
+		m, err := e.useNC.Request("$SRV.STATS.orders", nil, 2*time.Second)
+		require.NoError(t, err)
+		stats = micro.Stats{}
+		require.NoError(t, json.Unmarshal(m.Data, &stats))
+		require.Len(t, stats.Endpoints, 2)
+		return stats.Endpoints[0].NumRequests == 3
+	})
 	var data natsactions.ActionStats
 	require.NoError(t, json.Unmarshal(stats.Endpoints[0].Data, &data))
 	assert.Equal(t, int64(3), data.Requests)
