@@ -117,8 +117,9 @@
 //     cause the connection's error, saying so.
 //
 // The other parts of the package have errors of their own, told in their
-// sections: a [*ClaimedError] for a key claimed elsewhere (Exclusivity).
-// What no caller can receive (a [*PublishError], a
+// sections: a [*ClaimedError] for a key claimed elsewhere (Exclusivity), a
+// [*ClusterBlockError] as the reason of a block placed on every replica
+// (Cluster-wide blocks). What no caller can receive (a [*PublishError], a
 // [*MessageError], a [*DeadLetterError], a [*BlockEntryError], a reply a
 // server could not send) goes to the error handler ([WithErrorHandler]),
 // which logs it by default. Every message of the package's own starts with
@@ -235,6 +236,14 @@
 // replica that made it. An entry that is not a block is reported as a
 // [*BlockEntryError]; the watch goes on. Closing a Blocks removes the
 // blocks it placed locally.
+//
+// Every block a Blocks places carries a reason ([actions.Reason]), a
+// [*ClusterBlockError] naming the bucket: the error of an invocation it
+// holds wraps it, so that [errors.As] tells a block placed on every
+// replica from a local one, and the message says where it came from
+// ("actions: Ship: action blocked: natsactions: blocked on every replica
+// through bucket "actions_blocks""). Served remotely, the reason's message
+// travels with the blocked error, as any cause's does.
 //
 // Propagation, measured from the call of Block or Unblock on one replica
 // until another replica's registry holds the change, over 100 changes on a

@@ -202,6 +202,29 @@ func (e *BlockEntryError) Error() string {
 // Unwrap returns the cause.
 func (e *BlockEntryError) Unwrap() error { return e.Err }
 
+// ClusterBlockError is the reason ([actions.Reason]) of every block a
+// [Blocks] places on its registry: the [*actions.Error] of an invocation
+// held by a block from the bucket wraps it, so that [errors.As] tells a
+// block placed on every replica from one placed locally, and the message
+// says where it came from ("actions: Ship: action blocked: natsactions:
+// blocked on every replica through bucket "actions_blocks"").
+type ClusterBlockError struct {
+	// Bucket is the key-value bucket the block was read from.
+	Bucket string
+	// Keyed is true for the blocks placed with [Blocks.BlockKey], false
+	// for those of a whole action ([Blocks.Block]).
+	Keyed bool
+}
+
+// Error says the block holds on every replica, and through which bucket.
+func (e *ClusterBlockError) Error() string {
+	what := "blocked"
+	if e.Keyed {
+		what = "key blocked"
+	}
+	return fmt.Sprintf("natsactions: %s on every replica through bucket %q", what, e.Bucket)
+}
+
 // inner is err's message without the package's prefix, for a message that
 // has it already.
 func inner(err error) string {

@@ -229,7 +229,8 @@ func ExampleExclusive() {
 }
 
 // A block placed through one replica holds on every replica, including
-// those that start later, until it is removed.
+// those that start later, until it is removed. The error of an invocation
+// it holds says where the block came from.
 func ExampleBlocks() {
 	_, js, stop := connect()
 	defer stop()
@@ -251,7 +252,10 @@ func ExampleBlocks() {
 
 	regB, b := replica() // starts later: applies what is set
 	defer b.Close()
-	fmt.Println(regB.Call(ctx, "Ship", "acme"))
+	_, err := regB.Call(ctx, "Ship", "acme")
+	var where *natsactions.ClusterBlockError
+	fmt.Println(errors.Is(err, actions.ErrBlocked), errors.As(err, &where) && where.Keyed, where.Bucket)
+	fmt.Println(err)
 	fmt.Println(regB.Call(ctx, "Ship", "globex"))
 
 	b.UnblockKey(ctx, "Ship", "acme") // returns once it holds on B; A follows within milliseconds
@@ -260,7 +264,8 @@ func ExampleBlocks() {
 	}
 	fmt.Println(regA.Call(ctx, "Ship", "acme"))
 	// Output:
-	// <nil> actions: Ship: action blocked
+	// true true actions_blocks
+	// actions: Ship: action blocked: natsactions: key blocked on every replica through bucket "actions_blocks"
 	// shipped <nil>
 	// shipped <nil>
 }
