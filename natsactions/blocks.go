@@ -16,9 +16,10 @@ import (
 // replica's Blocks is written to a key-value bucket that every replica
 // watches and applies to its own registry with
 // [actions.Registry.BlockAction], and so is its removal (see "Cluster-wide
-// blocks" in the package documentation). A Blocks is safe for concurrent
-// use; it owns one goroutine, the watcher's, which ends on
-// [Blocks.Close].
+// blocks" in the package documentation). The blocks it places have a
+// [*ClusterBlockError] as their reason ([actions.Reason]). A Blocks is
+// safe for concurrent use; it owns one goroutine, the watcher's, which
+// ends on [Blocks.Close].
 type Blocks struct {
 	reg *actions.Registry
 	kv  jetstream.KeyValue
@@ -152,7 +153,7 @@ func (b *Blocks) place(e jetstream.KeyValueEntry) error {
 		return malformed("block entry: its action and key do not match its key in the bucket", nil)
 	}
 	if v.Key == nil {
-		b.placed[e.Key()] = b.reg.BlockAction(v.Action, nil)
+		b.placed[e.Key()] = b.reg.BlockAction(v.Action, nil, actions.Reason(&ClusterBlockError{Bucket: b.o.bucket}))
 		return nil
 	}
 	fn := b.o.blockKey[v.Action]
@@ -164,17 +165,17 @@ func (b *Blocks) place(e jetstream.KeyValueEntry) error {
 		kb = &keyedBlocks{}
 		b.keyed[v.Action] = kb
 	}
-	kb.add(b.reg, v.Action, fn, *v.Key, 1)
+	kb.add(b.reg, b.o.bucket, v.Action, fn, *v.Key, 1)
 	action, key := v.Action, *v.Key
-	b.placed[e.Key()] = func() bool { kb.add(b.reg, action, fn, key, -1); return true }
+	b.placed[e.Key()] = func() bool { kb.add(b.reg, b.o.bucket, action, fn, key, -1); return true }
 	return nil
 }
 
 // add counts key in (n = 1) or out (n = -1) of the action's keyed blocks,
 // placing the local block with the first key and removing it with the last,
-// so that an action without keyed blocks pays nothing for them. Called with
-// b.mu held.
-func (kb *keyedBlocks) add(reg *actions.Registry, action string, fn func(any) string, key string, n int) {
+// so that an action without keyed blocks pays nothing for them. The local
+// block's reason names bucket. Called with b.mu held.
+func (kb *keyedBlocks) add(reg *actions.Registry, bucket, action string, fn func(any) string, key string, n int) {
 	keys := make(map[string]int)
 	if old := kb.keys.Load(); old != nil {
 		maps.Copy(keys, *old)
@@ -188,7 +189,7 @@ func (kb *keyedBlocks) add(reg *actions.Registry, action string, fn func(any) st
 		kb.unblock = reg.BlockAction(action, func(payload any) bool {
 			_, ok := (*kb.keys.Load())[fn(payload)]
 			return ok
-		})
+		}, actions.Reason(&ClusterBlockError{Bucket: bucket, Keyed: true}))
 	case len(keys) == 0 && kb.unblock != nil:
 		kb.unblock()
 		kb.unblock = nil

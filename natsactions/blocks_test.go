@@ -23,8 +23,8 @@ type replica struct {
 	errs   errs
 }
 
-// order is the payload of the action the block tests invoke.
-type order struct{ Customer string }
+// shipment is the payload of the action the block tests invoke.
+type shipment struct{ Customer string }
 
 func newReplica(t *testing.T, ctx context.Context, url string, opts ...natsactions.Option) *replica {
 	t.Helper()
@@ -33,7 +33,7 @@ func newReplica(t *testing.T, ctx context.Context, url string, opts ...natsactio
 	_, err := r.reg.RegisterAction("Ship", func(ctx context.Context, p any) (any, error) { return "shipped", nil })
 	require.NoError(t, err)
 	opts = append([]natsactions.Option{
-		natsactions.WithBlockKey("Ship", func(p any) string { return p.(order).Customer }),
+		natsactions.WithBlockKey("Ship", func(p any) string { return p.(shipment).Customer }),
 		natsactions.WithErrorHandler(r.errs.handle),
 	}, opts...)
 	r.blocks, err = natsactions.NewBlocks(ctx, js, r.reg, opts...)
@@ -44,7 +44,7 @@ func newReplica(t *testing.T, ctx context.Context, url string, opts ...natsactio
 
 // ship invokes Ship for customer and returns its error.
 func (r *replica) ship(ctx context.Context, customer string) error {
-	_, err := r.reg.Call(ctx, "Ship", order{customer})
+	_, err := r.reg.Call(ctx, "Ship", shipment{customer})
 	return err
 }
 
@@ -122,6 +122,65 @@ func TestBlocksKeepWatchingPastMalformedEntries(t *testing.T) {
 	require.NoError(t, b.blocks.Block(ctx, "Ship"))
 	eventually(t, ctx, "a good block after the bad ones", func() bool { return a.ship(ctx, "acme") != nil })
 	assert.Len(t, b.errs.all(), 3, "a replica that starts later reports them too")
+}
+
+// TestBlocksCarryTheirReason: an invocation held by a block from the bucket
+// says where the block came from: its error wraps a *ClusterBlockError that
+// names the bucket, for a whole action and for a key, on the replica that
+// placed it and on the others, while a block placed locally carries none.
+// Served, the blocked error carries the reason's message to the caller.
+func TestBlocksCarryTheirReason(t *testing.T) {
+	leakCheck(t)
+	ctx := deadline(t, 30*time.Second)
+	url := natstest.Server(t).ClientURL()
+	bucket := natsactions.WithBucket("ops_blocks")
+	a, b := newReplica(t, ctx, url, bucket), newReplica(t, ctx, url, bucket)
+	reasonOf := func(err error) *natsactions.ClusterBlockError {
+		var cb *natsactions.ClusterBlockError
+		if errors.As(err, &cb) {
+			return cb
+		}
+		return nil
+	}
+
+	require.NoError(t, a.blocks.Block(ctx, "Ship"))
+	eventually(t, ctx, "the block on B", func() bool { return b.ship(ctx, "acme") != nil })
+	for _, r := range []*replica{a, b} {
+		err := r.ship(ctx, "acme")
+		require.ErrorIs(t, err, actions.ErrBlocked)
+		assert.Equal(t, actions.ErrBlocked, actions.ErrorOf(err).Kind)
+		assert.Equal(t, &natsactions.ClusterBlockError{Bucket: "ops_blocks"}, reasonOf(err))
+		assert.EqualError(t, err, `actions: Ship: action blocked: natsactions: blocked on every replica through bucket "ops_blocks"`)
+	}
+
+	// Served from B, the blocked error reaches a remote caller with the
+	// reason's message.
+	serveOn(t, natstest.Connect(t, url), b.reg, []string{"Ship"})
+	_, err := natsactions.NewClient(natstest.Connect(t, url)).Call(ctx, "Ship", nil)
+	require.ErrorIs(t, err, actions.ErrBlocked)
+	require.NotNil(t, natsactions.RemoteErrorOf(err))
+	assert.Contains(t, err.Error(), `blocked on every replica through bucket "ops_blocks"`)
+	require.NoError(t, a.blocks.Unblock(ctx, "Ship"))
+
+	require.NoError(t, a.blocks.BlockKey(ctx, "Ship", "acme"))
+	eventually(t, ctx, "the keyed block on B", func() bool { return b.ship(ctx, "acme") != nil })
+	for _, r := range []*replica{a, b} {
+		err := r.ship(ctx, "acme")
+		require.ErrorIs(t, err, actions.ErrBlocked)
+		assert.Equal(t, &natsactions.ClusterBlockError{Bucket: "ops_blocks", Keyed: true}, reasonOf(err))
+		assert.EqualError(t, err, `actions: Ship: action blocked: natsactions: key blocked on every replica through bucket "ops_blocks"`)
+		require.NoError(t, r.ship(ctx, "globex"))
+	}
+
+	// A block placed on the registry directly is not the bucket's.
+	unblock := b.reg.BlockAction("Ship", func(p any) bool { return p.(shipment).Customer == "globex" })
+	err = b.ship(ctx, "globex")
+	require.ErrorIs(t, err, actions.ErrBlocked)
+	assert.Nil(t, reasonOf(err))
+	assert.True(t, unblock())
+	for _, r := range []*replica{a, b} {
+		assert.Empty(t, r.errs.all())
+	}
 }
 
 // TestBlockPropagationTime measures how long a block and an unblock placed

@@ -14,21 +14,18 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// connect starts an embedded server storing under a temporary folder and
-// connects to it; stop undoes both.
-func connect() (js jetstream.JetStream, stop func(), err error) {
+// connect starts an embedded NATS server, with JetStream, storing under a
+// temporary folder, and connects to it; stop ends both. It panics if the
+// server cannot start: an example has nothing to show without it.
+func connect() (nc *nats.Conn, js jetstream.JetStream, stop func()) {
 	dir, err := os.MkdirTemp("", "natsactions-example")
 	if err != nil {
-		return nil, nil, err
+		panic(err)
 	}
 	srv, err := natstest.Start("example", dir)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	nc, err := nats.Connect(srv.ClientURL())
-	if err == nil {
-		js, err = jetstream.New(nc)
+		panic(err)
 	}
 	stop = func() {
 		if nc != nil {
@@ -38,21 +35,113 @@ func connect() (js jetstream.JetStream, stop func(), err error) {
 		srv.WaitForShutdown()
 		os.RemoveAll(dir)
 	}
+	if nc, err = nats.Connect(srv.ClientURL()); err == nil {
+		js, err = jetstream.New(nc)
+	}
 	if err != nil {
 		stop()
-		return nil, nil, err
+		panic(err)
 	}
-	return js, stop, nil
+	return nc, js, stop
+}
+
+// One process serves AcceptTask, with its own listener; another invokes it
+// directly. The remote abort comes back as the core's error, with its
+// listener and reason.
+func Example() {
+	nc, _, stop := connect()
+	defer stop()
+	ctx := context.Background()
+
+	reg := actions.New()
+	reg.RegisterAction("AcceptTask", func(ctx context.Context, task any) (any, error) {
+		return fmt.Sprint("accepted ", task), nil
+	})
+	reg.AddListener("beforeAcceptTask", func(ctx context.Context, task any) error {
+		if task == "WT2" {
+			return actions.Abort(errors.New("agent declined"))
+		}
+		return nil
+	}, actions.Named("confirm"))
+	srv, _ := natsactions.NewServer(nc, reg)
+	defer srv.Close(ctx)
+	srv.Serve("AcceptTask")
+
+	client := natsactions.NewClient(nc)
+	fmt.Println(client.Call(ctx, "AcceptTask", "WT1"))
+	_, err := client.Call(ctx, "AcceptTask", "WT2")
+	e := actions.ErrorOf(err)
+	fmt.Println(errors.Is(err, actions.ErrAborted), e.Stage, e.Listener)
+	fmt.Println(err)
+	// Output:
+	// accepted WT1 <nil>
+	// true before phase confirm
+	// actions: AcceptTask: action aborted in before phase by listener "confirm": natsactions: remote: agent declined
+}
+
+// A remote action registered locally: local listeners and replacements run
+// around the request, as around any body; the typed handle checks types at
+// compile time on both sides.
+func ExampleRegisterTyped() {
+	nc, _, stop := connect()
+	defer stop()
+	ctx := context.Background()
+
+	type task struct{ ID string }
+	served := actions.New()
+	accept := actions.Typed[task, string](served, "AcceptTask")
+	accept.Register(func(ctx context.Context, t task) (string, error) {
+		fmt.Println("server: body", t.ID)
+		return "accepted " + t.ID, nil
+	})
+	srv, _ := natsactions.NewServer(nc, served)
+	defer srv.Close(ctx)
+	natsactions.ServeTyped(srv, accept)
+
+	local := actions.New()
+	remote := actions.Typed[task, string](local, "AcceptTask")
+	natsactions.RegisterTyped(natsactions.NewClient(nc), remote)
+	remote.Before(func(ctx context.Context, t task) error {
+		fmt.Println("local: before", t.ID)
+		return nil
+	})
+	remote.After(func(ctx context.Context, t task) error {
+		fmt.Println("local: after", t.ID)
+		return nil
+	})
+	fmt.Println(remote.Call(ctx, task{ID: "WT1"}))
+	// Output:
+	// local: before WT1
+	// server: body WT1
+	// local: after WT1
+	// accepted WT1 <nil>
+}
+
+// A served action reads who called it and the headers the caller set.
+func ExampleIncomingFrom() {
+	nc, _, stop := connect()
+	defer stop()
+	ctx := context.Background()
+
+	reg := actions.New()
+	reg.RegisterAction("Who", func(ctx context.Context, _ any) (any, error) {
+		in, _ := natsactions.IncomingFrom(ctx)
+		return in.Header.Get("tenant"), nil
+	})
+	srv, _ := natsactions.NewServer(nc, reg)
+	defer srv.Close(ctx)
+	srv.Serve("Who")
+
+	ctx = natsactions.WithHeader(ctx, "tenant", "acme")
+	fmt.Println(natsactions.NewClient(nc).Call(ctx, "Who", nil))
+	// Output:
+	// acme <nil>
 }
 
 // A replica publishes an event for each invocation of AcceptTask; a
 // billing service, which may run anywhere, handles each one.
 func ExamplePublisher() {
-	js, stop, err := connect()
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
+	_, js, stop := connect()
 	defer stop()
 	ctx := context.Background()
 
@@ -103,11 +192,7 @@ func ExamplePublisher() {
 // Two replicas share an action that must not run twice at once for one
 // order: while one runs it, the other's invocation fails with ErrPending.
 func ExampleExclusive() {
-	js, stop, err := connect()
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
+	_, js, stop := connect()
 	defer stop()
 	ctx := context.Background()
 
@@ -131,7 +216,7 @@ func ExampleExclusive() {
 
 	first := regs[0].InvokeAction(ctx, "Refund", "order-7")
 	<-running
-	_, err = regs[1].Call(ctx, "Refund", "order-7")
+	_, err := regs[1].Call(ctx, "Refund", "order-7")
 	fmt.Println(errors.Is(err, actions.ErrPending), err)
 	close(release)
 	fmt.Println(first.Wait(ctx))
@@ -144,13 +229,10 @@ func ExampleExclusive() {
 }
 
 // A block placed through one replica holds on every replica, including
-// those that start later, until it is removed.
+// those that start later, until it is removed. The error of an invocation
+// it holds says where the block came from.
 func ExampleBlocks() {
-	js, stop, err := connect()
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
+	_, js, stop := connect()
 	defer stop()
 	ctx := context.Background()
 
@@ -170,7 +252,10 @@ func ExampleBlocks() {
 
 	regB, b := replica() // starts later: applies what is set
 	defer b.Close()
-	fmt.Println(regB.Call(ctx, "Ship", "acme"))
+	_, err := regB.Call(ctx, "Ship", "acme")
+	var where *natsactions.ClusterBlockError
+	fmt.Println(errors.Is(err, actions.ErrBlocked), errors.As(err, &where) && where.Keyed, where.Bucket)
+	fmt.Println(err)
 	fmt.Println(regB.Call(ctx, "Ship", "globex"))
 
 	b.UnblockKey(ctx, "Ship", "acme") // returns once it holds on B; A follows within milliseconds
@@ -179,7 +264,8 @@ func ExampleBlocks() {
 	}
 	fmt.Println(regA.Call(ctx, "Ship", "acme"))
 	// Output:
-	// <nil> actions: Ship: action blocked
+	// true true actions_blocks
+	// actions: Ship: action blocked: natsactions: key blocked on every replica through bucket "actions_blocks"
 	// shipped <nil>
 	// shipped <nil>
 }

@@ -2,15 +2,20 @@ package natsactions
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Option configures [NewPublisher], [Subscribe], [NewExclusive] or
-// [NewBlocks]. Each option says which of them it applies to; given to
-// another, it panics, since it would otherwise be ignored without a word.
+// Option configures [NewServer], [NewClient], [NewPublisher], [Subscribe],
+// [NewExclusive] or [NewBlocks]. Each option says which of them it applies
+// to; given to another, it panics, since it would otherwise be ignored
+// without a word. A server and the clients that call it must agree on
+// [WithSubjectPrefix] and [WithCodec]; a publisher and its subscribers on
+// [WithStream] and [WithCodec].
 type Option struct {
 	name string
 	to   target
@@ -21,19 +26,56 @@ type Option struct {
 type target uint8
 
 const (
-	forPublisher target = 1 << iota
+	forServer target = 1 << iota
+	forClient
+	forPublisher
 	forSubscriber
 	forExclusive
 	forBlocks
+
+	forJetStream = forPublisher | forSubscriber | forExclusive | forBlocks
 )
 
-var targetNames = map[target]string{forPublisher: "NewPublisher", forSubscriber: "Subscribe", forExclusive: "NewExclusive", forBlocks: "NewBlocks"}
+var targetNames = map[target]string{
+	forServer:     "NewServer",
+	forClient:     "NewClient",
+	forPublisher:  "NewPublisher",
+	forSubscriber: "Subscribe",
+	forExclusive:  "NewExclusive",
+	forBlocks:     "NewBlocks",
+}
+
+// Defaults of the options of a server and a client.
+const (
+	// DefaultSubjectPrefix is the first token of every served action's
+	// subject ([WithSubjectPrefix]).
+	DefaultSubjectPrefix = "actions"
+	// DefaultServiceName is the micro service's name ([WithServiceName]).
+	DefaultServiceName = "actions"
+	// DefaultTimeout bounds a remote invocation whose context has no
+	// deadline ([WithTimeout]).
+	DefaultTimeout = 5 * time.Second
+	// DefaultConcurrency is how many requests one server runs at once
+	// ([WithConcurrency]).
+	DefaultConcurrency = 64
+)
 
 // options is what every constructor reads; each reads only its own fields.
 type options struct {
 	codec        Codec
 	errorHandler func(ctx context.Context, err error)
-	replicas     int
+
+	// serving and remote invocation
+	prefix      string
+	timeout     time.Duration
+	name        string
+	version     string
+	description string
+	queueGroup  string
+	concurrency int
+
+	// streams and buckets
+	replicas int
 
 	// events
 	stream, subjects string
@@ -60,6 +102,12 @@ func apply(t target, opts []Option) *options {
 	o := &options{
 		codec:           JSON,
 		errorHandler:    logError,
+		prefix:          DefaultSubjectPrefix,
+		timeout:         DefaultTimeout,
+		name:            DefaultServiceName,
+		version:         "0.0.0",
+		queueGroup:      "q",
+		concurrency:     DefaultConcurrency,
 		replicas:        1,
 		stream:          "ACTIONS_EVENTS",
 		subjects:        "actions.events",
@@ -89,9 +137,10 @@ func apply(t target, opts []Option) *options {
 	return o
 }
 
-// logError is the default error handler.
+// logError is the default error handler. The package's own errors say
+// "natsactions: " already; others (the NATS client's) get it.
 func logError(ctx context.Context, err error) {
-	slog.Default().LogAttrs(ctx, slog.LevelError, "natsactions: "+err.Error())
+	slog.Default().LogAttrs(ctx, slog.LevelError, "natsactions: "+inner(err))
 }
 
 // doubling returns a back-off that waits first, then twice as long for each
@@ -106,37 +155,105 @@ func doubling(first, most time.Duration) func(int) time.Duration {
 	}
 }
 
-// WithCodec sets the codec of payloads and results in events. The default
-// is [JSON]. Applies to [NewPublisher] and [Subscribe].
+// WithCodec sets the codec of payloads and results: on the wire between a
+// server and its clients, and in events. The server and its clients, and a
+// publisher and its subscribers, must agree. The default is [JSON]. A nil
+// codec panics. Applies to [NewServer], [NewClient], [NewPublisher] and
+// [Subscribe].
 func WithCodec(c Codec) Option {
 	if c == nil {
 		panic("natsactions: WithCodec: nil codec")
 	}
-	return Option{"WithCodec", forPublisher | forSubscriber, func(o *options) { o.codec = c }}
+	return Option{"WithCodec", forServer | forClient | forPublisher | forSubscriber, func(o *options) { o.codec = c }}
 }
 
 // WithErrorHandler sets the function that receives the errors no caller
-// can receive: events that could not be published, malformed messages and
-// block entries, claims that could not be released or renewed. It must be
-// safe for concurrent use and return promptly: it is called from the
-// goroutine that met the error. The default logs each error with
-// [slog.Default] at level Error. Applies to every constructor.
+// can receive: a server's reply that could not be sent, a panic in a
+// server's own code or its codec, an asynchronous error of its service's
+// subscriptions (a slow consumer); events that could not be published,
+// malformed messages and block entries, claims that could not be released
+// or renewed. It must be safe for concurrent use and return promptly: it
+// is called from the goroutine that met the error. The default logs each
+// error with [slog.Default] at level Error. Applies to every constructor
+// but [NewClient], whose errors all go to its callers.
 func WithErrorHandler(h func(ctx context.Context, err error)) Option {
 	if h == nil {
 		panic("natsactions: WithErrorHandler: nil handler")
 	}
-	return Option{"WithErrorHandler", forPublisher | forSubscriber | forExclusive | forBlocks, func(o *options) { o.errorHandler = h }}
+	return Option{"WithErrorHandler", forServer | forJetStream, func(o *options) { o.errorHandler = h }}
+}
+
+// WithSubjectPrefix sets the first token of every served action's subject:
+// action A is served and requested on "<prefix>.A". The default is
+// [DefaultSubjectPrefix]. Give each service of a cluster its own prefix.
+// A prefix that is empty or holds a space or a wildcard panics; dots are
+// allowed ("billing.actions"). Applies to [NewServer] and [NewClient].
+func WithSubjectPrefix(prefix string) Option {
+	if !validPrefix(prefix) {
+		panic(fmt.Sprintf("natsactions: WithSubjectPrefix(%q): not a subject without wildcards", prefix))
+	}
+	return Option{"WithSubjectPrefix", forServer | forClient, func(o *options) { o.prefix = prefix }}
+}
+
+// WithTimeout sets how long a remote invocation waits for its reply when
+// the caller's context has no deadline. The default is [DefaultTimeout]. A
+// context with a deadline is never extended nor shortened by it. A timeout
+// ≤ 0 panics. Applies to [NewClient].
+func WithTimeout(d time.Duration) Option {
+	if d <= 0 {
+		panic("natsactions: WithTimeout: timeout must be positive")
+	}
+	return Option{"WithTimeout", forClient, func(o *options) { o.timeout = d }}
+}
+
+// WithServiceName sets the micro service's name, as discovery ($SRV.PING,
+// $SRV.INFO, $SRV.STATS) lists it. The default is [DefaultServiceName].
+// micro accepts letters, digits, '-' and '_'; another name fails
+// [NewServer]. Applies to [NewServer].
+func WithServiceName(name string) Option {
+	return Option{"WithServiceName", forServer, func(o *options) { o.name = name }}
+}
+
+// WithVersion sets the micro service's version, a semantic version. The
+// default is "0.0.0". Applies to [NewServer].
+func WithVersion(v string) Option {
+	return Option{"WithVersion", forServer, func(o *options) { o.version = v }}
+}
+
+// WithDescription sets the micro service's description. The default is
+// empty. Applies to [NewServer].
+func WithDescription(d string) Option {
+	return Option{"WithDescription", forServer, func(o *options) { o.description = d }}
+}
+
+// WithQueueGroup sets the queue group of a server's endpoints: replicas in
+// the same group share the requests, each request going to one of them.
+// The default is "q", micro's. Applies to [NewServer].
+func WithQueueGroup(q string) Option {
+	return Option{"WithQueueGroup", forServer, func(o *options) { o.queueGroup = q }}
+}
+
+// WithConcurrency sets how many requests a server runs at once, across all
+// its endpoints. The default is [DefaultConcurrency]. A request beyond the
+// limit waits in its subscription's pending buffer, in order, while its
+// deadline runs. n < 1 panics. Applies to [NewServer].
+func WithConcurrency(n int) Option {
+	if n < 1 {
+		panic("natsactions: WithConcurrency: n must be at least 1")
+	}
+	return Option{"WithConcurrency", forServer, func(o *options) { o.concurrency = n }}
 }
 
 // WithReplicas sets the number of replicas of the stream or bucket when the
 // constructor creates it (an existing one is used as it is). The default is
 // 1; give 3 in a cluster of three or more servers, so that losing one
-// server loses nothing. Applies to every constructor.
+// server loses nothing. Applies to [NewPublisher], [Subscribe],
+// [NewExclusive] and [NewBlocks].
 func WithReplicas(n int) Option {
 	if n < 1 {
 		panic("natsactions: WithReplicas: fewer than one replica")
 	}
-	return Option{"WithReplicas", forPublisher | forSubscriber | forExclusive | forBlocks, func(o *options) { o.replicas = n }}
+	return Option{"WithReplicas", forJetStream, func(o *options) { o.replicas = n }}
 }
 
 // WithStream sets the events' stream and the subject prefix its subjects
@@ -272,4 +389,17 @@ func WithBlockKey(action string, key func(payload any) string) Option {
 		}
 		o.blockKey[action] = key
 	}}
+}
+
+// validPrefix reports whether p is a subject without wildcards.
+func validPrefix(p string) bool {
+	if p == "" || strings.ContainsAny(p, " \t\r\n*>") {
+		return false
+	}
+	for tok := range strings.SplitSeq(p, ".") {
+		if tok == "" {
+			return false
+		}
+	}
+	return true
 }

@@ -14,7 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestServerDownAtStart(t *testing.T) {
+// TestJetStreamServerDownAtStart: the constructors that need JetStream
+// fail within their context's deadline when no server is up.
+func TestJetStreamServerDownAtStart(t *testing.T) {
 	leakCheck(t)
 	srv := natstest.Server(t)
 	url := srv.ClientURL()
