@@ -365,8 +365,8 @@
 //
 // A stage, an observer method and the error handler find their invocation in
 // their context with [InvocationFrom]: its action and depth always, its ID,
-// parent ID and payload when the registry has an observer (IDs are handed out
-// only then, so that an unobserved invocation costs none). So a plugin logs
+// parent ID and payload when the registry had an observer as it began (IDs
+// are handed out only then, so that an unobserved invocation costs none). So a plugin logs
 // and correlates without writing an observer.
 //
 // [SlogObserver] logs every end with log/slog, with the invocation's context

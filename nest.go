@@ -256,8 +256,9 @@ func (r *Registry) frameless(ctx context.Context, parent *nest, name string, e *
 // InvocationFrom returns the invocation whose stage, observer or error
 // handler received ctx (or a context derived from it), and false when ctx
 // comes from none. Action and Depth are always set; ID, ParentID, Payload
-// and Start are set when the registry has an observer, which is when the
-// library keeps them (an invocation without one costs no ID).
+// and Start are set when the registry had an observer as the invocation
+// began, which is when the library keeps them (an invocation without one
+// costs no ID).
 func InvocationFrom(ctx context.Context) (Invocation, bool) {
 	n := parentNest(ctx)
 	if n == nil {
