@@ -25,15 +25,24 @@ func leakCheck(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 }
 
-// jetStream connects to url for t and returns its JetStream.
-func jetStream(t *testing.T, url string) (jetstream.JetStream, *nats.Conn) {
+// jetStream connects to url for t, with opts, and returns its JetStream.
+func jetStream(t *testing.T, url string, opts ...nats.Option) (jetstream.JetStream, *nats.Conn) {
 	t.Helper()
-	nc := natstest.Connect(t, url)
+	nc := natstest.Connect(t, url, opts...)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return js, nc
+}
+
+// newJetStream starts an embedded server for t and returns the JetStream of
+// a connection to it: the setup of the tests of one replica's events and
+// options. Both end with t. A test with several connections (replicas,
+// services) starts the server itself and calls jetStream for each.
+func newJetStream(t *testing.T) (jetstream.JetStream, *nats.Conn) {
+	t.Helper()
+	return jetStream(t, natstest.Server(t).ClientURL())
 }
 
 // deadline returns a context that ends after d, so that a test that would

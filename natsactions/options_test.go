@@ -9,7 +9,6 @@ import (
 
 	"github.com/go-actions/actions"
 	"github.com/go-actions/actions/natsactions"
-	"github.com/go-actions/actions/natsactions/internal/natstest"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -19,7 +18,7 @@ import (
 func TestOptionsApplyWhereTheySay(t *testing.T) {
 	leakCheck(t)
 	ctx := deadline(t, 60*time.Second)
-	js, nc := jetStream(t, natstest.Server(t).ClientURL())
+	js, nc := newJetStream(t)
 	reg := actions.New()
 	durables := 0
 	constructors := map[string]func(opts ...natsactions.Option){

@@ -54,7 +54,7 @@ func readAll(t *testing.T, ctx context.Context, js jetstream.JetStream, want int
 func TestPublisherPublishesCompletedInvocations(t *testing.T) {
 	leakCheck(t)
 	ctx := deadline(t, 20*time.Second)
-	js, _ := jetStream(t, natstest.Server(t).ClientURL())
+	js, _ := newJetStream(t)
 	var he errs
 	pub, err := natsactions.NewPublisher(ctx, js, natsactions.WithSource("replica-a"), natsactions.WithActions("Accept"), natsactions.WithErrorHandler(he.handle))
 	require.NoError(t, err)
@@ -120,7 +120,7 @@ func TestPublisherPublishesCompletedInvocations(t *testing.T) {
 func TestPublishSameEventTwiceStoresOnce(t *testing.T) {
 	leakCheck(t)
 	ctx := deadline(t, 20*time.Second)
-	js, _ := jetStream(t, natstest.Server(t).ClientURL())
+	js, _ := newJetStream(t)
 	pub, err := natsactions.NewPublisher(ctx, js)
 	require.NoError(t, err)
 	defer pub.Close(ctx)
@@ -175,7 +175,7 @@ func TestPublisherReportsEveryEventNotPublished(t *testing.T) {
 func TestPublisherCodecError(t *testing.T) {
 	leakCheck(t)
 	ctx := deadline(t, 20*time.Second)
-	js, _ := jetStream(t, natstest.Server(t).ClientURL())
+	js, _ := newJetStream(t)
 	var he errs
 	pub, err := natsactions.NewPublisher(ctx, js, natsactions.WithErrorHandler(he.handle))
 	require.NoError(t, err)

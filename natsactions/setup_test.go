@@ -9,7 +9,6 @@ import (
 	"github.com/go-actions/actions"
 	"github.com/go-actions/actions/natsactions"
 	"github.com/go-actions/actions/natsactions/internal/natstest"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,9 +22,7 @@ func TestJetStreamServerDownAtStart(t *testing.T) {
 	srv.Shutdown()
 	srv.WaitForShutdown()
 	// A client that waits for the server to come: the constructors must not.
-	nc := natstest.Connect(t, url, natsRetryOnFailedConnect())
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
+	js, _ := jetStream(t, url, natsRetryOnFailedConnect())
 	reg := actions.New()
 	for name, start := range map[string]func(context.Context) error{
 		"publisher": func(ctx context.Context) error { _, err := natsactions.NewPublisher(ctx, js); return err },

@@ -84,7 +84,7 @@ func TestSubscriberReceivesWhatItMissed(t *testing.T) {
 func TestSubscriberRedeliversWithBackOffThenGivesUp(t *testing.T) {
 	leakCheck(t)
 	ctx := deadline(t, 30*time.Second)
-	js, _ := jetStream(t, natstest.Server(t).ClientURL())
+	js, _ := newJetStream(t)
 	pub, err := natsactions.NewPublisher(ctx, js)
 	require.NoError(t, err)
 	defer pub.Close(ctx)
@@ -155,7 +155,7 @@ func TestSubscriberRedeliversWithBackOffThenGivesUp(t *testing.T) {
 func TestSubscriberKeepsGoingPastMalformedMessages(t *testing.T) {
 	leakCheck(t)
 	ctx := deadline(t, 30*time.Second)
-	js, _ := jetStream(t, natstest.Server(t).ClientURL())
+	js, _ := newJetStream(t)
 	pub, err := natsactions.NewPublisher(ctx, js)
 	require.NoError(t, err)
 	defer pub.Close(ctx)
@@ -203,7 +203,7 @@ func TestSubscriberKeepsGoingPastMalformedMessages(t *testing.T) {
 func TestInvokeRunsALocalAction(t *testing.T) {
 	leakCheck(t)
 	ctx := deadline(t, 30*time.Second)
-	js, _ := jetStream(t, natstest.Server(t).ClientURL())
+	js, _ := newJetStream(t)
 	pub, err := natsactions.NewPublisher(ctx, js)
 	require.NoError(t, err)
 	defer pub.Close(ctx)
