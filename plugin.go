@@ -198,7 +198,13 @@ func (r *Registry) uninstall(inst *installation) bool {
 	delete(r.plugins, inst.p.name)
 	for _, name := range inst.names {
 		e := r.lookup(name)
+		if e == nil { // its registrations there are gone: once-listeners that ran
+			continue
+		}
 		s := *e.snap.Load()
+		if !s.holds(inst.p) {
+			continue
+		}
 		s.gen++
 		s.drop(inst.p)
 		r.publishLocked(name, e, &s)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -220,6 +221,28 @@ func TestPlugin(t *testing.T) {
 		assert.ErrorIs(t, err, ErrPayloadType, "a misfit is Install's error, not a panic at run time")
 		assert.Equal(t, "wrong", ErrorOf(err).Plugin)
 		assert.Equal(t, []string{"fmt"}, r.Plugins())
+	})
+
+	t.Run("Plugins_unload_after_its_once_listener_ran_and_its_name_was_forgotten", func(t *testing.T) {
+		r := New()
+		var rec recorder
+		mustRegister(t, r, "Act", rec.bodyP("body", nil))
+		p := r.Plugin("welcome")
+		p.AddListener("beforeOnly", rec.listenP("once", nil), Once())
+		p.AddListener("beforeAct", rec.listenP("greet", nil))
+		unload, err := p.Install()
+		require.NoError(t, err)
+		unregister := mustRegister(t, r, "Only", rec.bodyP("only", nil))
+		_, err = r.Call(context.Background(), "Only", 1)
+		require.NoError(t, err)
+		assert.Empty(t, r.Listeners("beforeOnly"), "the once-listener ran and was removed")
+		unregister() // nothing is left under Only: the name is forgotten
+		runtime.GC()
+		runtime.GC()
+		assert.True(t, unload(), "unload copes with a name whose registrations are gone")
+		_, err = r.Call(context.Background(), "Act", 2)
+		require.NoError(t, err)
+		assert.Equal(t, "once(1) only(1) body(2)", rec.trace())
 	})
 
 	t.Run("Plugins_In_with_a_plugin_of_another_registry_panics", func(t *testing.T) {
