@@ -43,17 +43,7 @@ func (r *Registry) block(name string, b *block) (unblock func() bool) {
 	if name == "" {
 		setupPanic("BlockAction: empty action name")
 	}
-	r.write(name, func(s *snapshot) bool {
-		s.blocks = appendCopy(s.blocks, b)
-		return true
-	})
-	return func() bool {
-		return r.write(name, func(s *snapshot) bool {
-			var ok bool
-			s.blocks, ok = without(s.blocks, func(x *block) bool { return x == b })
-			return ok
-		})
-	}
+	return attach(r, name, func(s *snapshot) *[]*block { return &s.blocks }, b)
 }
 
 // checkBlocks is step 3: a block whose match accepts the payload (as the

@@ -79,17 +79,7 @@ func (r *Registry) attachRule(name string, d *dedupeRule) (remove func() bool) {
 	if name == "" {
 		setupPanic("DeduplicateAction: empty action name")
 	}
-	r.write(name, func(s *snapshot) bool {
-		s.dedupes = appendCopy(s.dedupes, d)
-		return true
-	})
-	return func() bool {
-		return r.write(name, func(s *snapshot) bool {
-			var ok bool
-			s.dedupes, ok = without(s.dedupes, func(x *dedupeRule) bool { return x == d })
-			return ok
-		})
-	}
+	return attach(r, name, func(s *snapshot) *[]*dedupeRule { return &s.dedupes }, d)
 }
 
 // rule returns the de-duplication rule that applies to the snapshot's

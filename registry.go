@@ -305,6 +305,22 @@ func (r *Registry) entry(name string) *entry {
 	return r.entryLocked(name)
 }
 
+// attach appends x to the list of name's snapshot that list points into, and
+// returns the undo that removes exactly x, reporting whether it did.
+func attach[T comparable](r *Registry, name string, list func(*snapshot) *[]T, x T) (remove func() bool) {
+	r.write(name, func(s *snapshot) bool {
+		*list(s) = appendCopy(*list(s), x)
+		return true
+	})
+	return func() bool {
+		return r.write(name, func(s *snapshot) bool {
+			var ok bool
+			*list(s), ok = without(*list(s), func(y T) bool { return y == x })
+			return ok
+		})
+	}
+}
+
 // appendCopy returns a new list: list with x at the end. Snapshots' lists
 // are shared by the invocations reading them, so never appended to in place.
 func appendCopy[T any](list []T, x T) []T {
