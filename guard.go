@@ -36,6 +36,14 @@ func (g *guard) recover(err *error) {
 	*err = newPanicError(recover())
 }
 
+// catch, deferred, sets *p to the panic the guarded code left by, if it did
+// not return. The code's own error is the caller's to screen.
+func (g *guard) catch(p **PanicError) {
+	if !g.returned {
+		*p = newPanicError(recover())
+	}
+}
+
 // maxErrorNodes bounds the walk of one error tree: an Unwrap that returns its
 // own error (or a longer cycle) must not hang an invocation.
 const maxErrorNodes = 1000
