@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"hash/maphash"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -46,6 +47,13 @@ type Registry struct {
 	// There is at most one live entry per name. Invoking an unknown name
 	// does not create one.
 	entries sync.Map
+	// hot holds the entries that entries holds itself, each in the slot of
+	// its name's hash, for the lookup of an invocation: a hash and a
+	// comparison of the name, where entries costs an interface hash and a
+	// walk of its trie. Written under mu where an entry becomes held or
+	// stops being held, read without a lock. Of two held names with one
+	// slot, the later one has it: the other is found in entries.
+	hot [hotSlots]atomic.Pointer[entry]
 
 	mu sync.Mutex // serialises writers; guards drained and entries' snapshots on write
 	// drained is closed once Close has begun and running reached zero; wake
@@ -219,6 +227,9 @@ func (s *snapshot) empty() bool {
 
 // lookup returns the entry of name, or nil.
 func (r *Registry) lookup(name string) *entry {
+	if e := r.hot[hotSlot(name)].Load(); e != nil && e.name == name {
+		return e
+	}
 	v, ok := r.entries.Load(name)
 	if !ok {
 		return nil
@@ -257,13 +268,23 @@ func (r *Registry) publishLocked(name string, e *entry, s *snapshot) {
 	e.snap.Store(s)
 	if held := !s.empty(); held != e.held { // the registry holds what is registered
 		e.held = held
+		slot := &r.hot[hotSlot(name)]
 		if held {
 			r.entries.Store(name, e)
+			slot.Store(e)
 		} else {
 			r.entries.Store(name, e.weak)
+			slot.CompareAndSwap(e, nil)
 		}
 	}
 }
+
+const hotSlots = 64
+
+// hotSeed seeds the hash of Registry.hot.
+var hotSeed = maphash.MakeSeed()
+
+func hotSlot(name string) int { return int(maphash.String(hotSeed, name) % hotSlots) }
 
 // entryLocked returns name's entry, creating it; r.mu must be held. A new
 // entry is held weakly until something is registered in it.
