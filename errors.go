@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
+	"unsafe"
 )
 
 // Sentinel errors. Every error the library returns matches one of these, or
@@ -286,7 +288,37 @@ func (a *abortError) Unwrap() error        { return a.reason }
 //
 // Returned from an after-listener, where it is too late to abort, it is a
 // failure of that listener (see [WithErrorHandler]).
-func Abort(reason error) error { return &abortError{reason: reason} }
+//
+// Cost: nothing for a reason made once (a package-level error, say) and
+// given again, which finds the abort made for it the last time; one small
+// allocation for a reason it was not given recently.
+func Abort(reason error) error {
+	slot := &aborts[abortSlot(reason)]
+	if a := slot.Load(); a != nil && sameError(a.reason, reason) {
+		return a
+	}
+	a := &abortError{reason: reason}
+	slot.Store(a)
+	return a
+}
+
+// aborts holds the last abort Abort made for each hash of a reason's
+// interface words (see abortSlot): a reason made once costs its abort once.
+// The aborts are immutable, so any caller may share one.
+var aborts [64]atomic.Pointer[abortError]
+
+// abortSlot hashes the interface words of reason.
+func abortSlot(reason error) int {
+	w := (*[2]uintptr)(unsafe.Pointer(&reason))
+	return int(uint64(w[0]^w[1]>>4) * 0x9E3779B97F4A7C15 >> 58) // 6 bits: len(aborts) == 64
+}
+
+// sameError reports whether a and b have the same interface words: the same
+// dynamic type and the same value, compared by identity, never with ==,
+// which panics on a dynamic type that is not comparable.
+func sameError(a, b error) bool {
+	return *(*[2]uintptr)(unsafe.Pointer(&a)) == *(*[2]uintptr)(unsafe.Pointer(&b))
+}
 
 // isAbort reports whether err is an invocation's abort: an [*Error] of kind
 // ErrAborted, or a concurrent phase's joined errors led by one. An error that

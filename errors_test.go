@@ -760,3 +760,55 @@ func TestAbortWrapped(t *testing.T) {
 	assert.EqualError(t, err, `actions: A: action aborted in before phase by listener "quota": quota check: aborted: over quota`)
 	assert.Equal(t, 1, strings.Count(err.Error(), "actions:"))
 }
+
+// abList is a reason whose dynamic type is not comparable: == on two
+// interfaces holding it panics.
+type abList []string
+
+func (l abList) Error() string { return strings.Join(l, ", ") }
+
+// Abort shares the abort it made for a reason given again, and never confuses
+// two reasons: not two values of one type, not a non-comparable one, not two
+// goroutines aborting with different reasons at once.
+func TestAbortReasonReused(t *testing.T) {
+	fixed := errors.New("fixed")
+	assert.Same(t, Abort(fixed), Abort(fixed), "a reason made once costs its abort once")
+	assert.Same(t, Abort(nil), Abort(nil))
+
+	list := abList{"a", "b"}
+	for _, reason := range []error{list, abList{"c"}, list, fixed, &abNotConfirmed{agent: "x"}, &abNotConfirmed{agent: "x"}, nil} {
+		err := Abort(reason)
+		assert.ErrorIs(t, err, ErrAborted)
+		assert.Equal(t, reason, errors.Unwrap(err), "the abort carries the reason it was given")
+		if reason != nil {
+			assert.Equal(t, "aborted: "+reason.Error(), err.Error())
+		}
+	}
+	a, b := &abNotConfirmed{agent: "x"}, &abNotConfirmed{agent: "x"}
+	ea, eb := Abort(a), Abort(b)
+	var got *abNotConfirmed
+	require.ErrorAs(t, ea, &got)
+	assert.Same(t, a, got)
+	require.ErrorAs(t, eb, &got)
+	assert.Same(t, b, got, "reasons equal in value are told apart by identity")
+
+	reasons := make([]error, 256) // more than the cache has slots: they collide
+	for i := range reasons {
+		reasons[i] = fmt.Errorf("reason %d", i)
+	}
+	done := make(chan struct{})
+	for g := range 2 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for n := range 2000 {
+				reason := reasons[(n*7+g)%len(reasons)]
+				if got := errors.Unwrap(Abort(reason)); got != reason {
+					t.Errorf("Abort(%v) carries %v", reason, got)
+					return
+				}
+			}
+		}()
+	}
+	<-done
+	<-done
+}

@@ -21,26 +21,28 @@ type frame struct {
 	ent    *entry
 	gen    uint64 // the gen of the snapshot the invocation began with (see pinned)
 
-	// Bookkeeping, set as the lifecycle goes on and settled by settle.
+	// Bookkeeping, set as the lifecycle goes on and settled by settle. (The
+	// bools and stage share one word: the frame is most of what an
+	// InvokeAction's goroutine starts with on its stack, see Registry.invoke.)
 	spawned  bool // counted in reg.spawned (see Registry.spawn), not yet in ent
 	admitted bool // counted in ent.running, or ent.both when both
 	inflight bool // counted in ent.inflight, or ent.both when both
 	// both: nothing can tell this invocation's admitted and in-flight
 	// windows apart (no observer, no future, no type check, block, key or
 	// update between them), so it counts in ent.both, once for the two.
-	both   bool
-	shared bool    // this invocation shared another's flight (next to the bools: one word for all)
-	lead   *flight // the flight this invocation leads; others may share it
-	slot   *ticket // the invocation's claim on its action's bulkhead, nil without one
+	both     bool
+	shared   bool  // this invocation shared another's flight
+	returned bool  // the lifecycle returned: if not, user code called runtime.Goexit
+	inAfter  bool  // the after phase had begun: res stands
+	stage    Stage // the stage of the user code running, for a Goexit's error
+
+	lead *flight // the flight this invocation leads; others may share it
+	slot *ticket // the invocation's claim on its action's bulkhead, nil without one
 
 	// The outcome, for settle.
-	returned  bool      // the lifecycle returned: if not, user code called runtime.Goexit
-	stage     Stage     // the stage of the user code running, for a Goexit's error
-	inAfter   bool      // the after phase had begun: res stands
-	listener  *listener // the listener running in this goroutine, if any, likewise
-	exit      error     // the error of a concurrent phase ended by a Goexit in it
+	listener  *listener // the listener running in this goroutine, if any, for a Goexit's error
 	res       any       // the body's result
-	err       error     // the invocation's error
+	err       error     // the invocation's error; before that, a concurrent phase's ended by a Goexit
 	afterErrs []error   // the after phase's failures, for the error handler
 
 	obs *observation // set only when the registry has an observer
@@ -99,9 +101,11 @@ func (f *frame) settle() {
 // goexited sets the outcome of an invocation whose goroutine user code ended:
 // a failure of the stage it was in, with ErrGoexit, except in the after
 // phase, where the body's result stands and the failure goes to the error
-// handler. A concurrent phase leaves its own error in f.exit.
+// handler. A concurrent phase leaves its own error in f.err, which is set
+// otherwise only once the lifecycle has returned.
 func (f *frame) goexited() {
-	exit := f.exit
+	phaseErr := f.err
+	exit := phaseErr
 	if exit == nil {
 		var name string
 		if f.listener != nil {
@@ -111,7 +115,7 @@ func (f *frame) goexited() {
 	}
 	if f.inAfter {
 		f.err = nil
-		if f.exit == nil { // a concurrent after phase added its errors itself
+		if phaseErr == nil { // a concurrent after phase added its errors itself
 			f.afterErrs = append(f.afterErrs, exit)
 		}
 		return

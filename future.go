@@ -1,27 +1,58 @@
 package actions
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // outcome is the shared state of one invocation's future.
 type outcome struct {
 	action       string
-	done         chan struct{}
 	closedAtCall bool // the registry was closed when InvokeAction was called
 
-	// val, err and shared are written once before done is closed, and read
-	// only after.
+	// pending is done when the outcome is complete: what Wait and Result
+	// block on. The channel of Done is made only when asked for, since
+	// making and closing it was a tenth of an InvokeAction's cost.
+	pending   sync.WaitGroup
+	mu        sync.Mutex    // guards done and completed
+	done      chan struct{} // made by the first Done, closed on completion
+	completed bool
+
+	// val, err and shared are written once before the outcome completes,
+	// and read only after.
 	val    any
 	err    error
 	shared bool
 }
 
 func newOutcome(action string) *outcome {
-	return &outcome{action: action, done: make(chan struct{})}
+	o := &outcome{action: action}
+	o.pending.Add(1)
+	return o
 }
 
 func (o *outcome) complete(val any, err error) {
 	o.val, o.err = val, err
-	close(o.done)
+	o.mu.Lock()
+	o.completed = true
+	if o.done != nil {
+		close(o.done)
+	}
+	o.mu.Unlock()
+	o.pending.Done()
+}
+
+// doneChan returns the channel closed on completion, made on first use.
+func (o *outcome) doneChan() <-chan struct{} {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.done == nil {
+		o.done = make(chan struct{})
+		if o.completed {
+			close(o.done)
+		}
+	}
+	return o.done
 }
 
 // Future is the outcome of an invocation started by [Registry.InvokeAction] or
@@ -33,7 +64,7 @@ type Future[R any] struct {
 }
 
 // Done returns a channel that is closed when the invocation has completed.
-func (f *Future[R]) Done() <-chan struct{} { return f.o.done }
+func (f *Future[R]) Done() <-chan struct{} { return f.o.doneChan() }
 
 // Wait waits until the invocation has completed and returns its result and
 // error, or until ctx is done, in which case it returns a [*WaitError] that
@@ -45,15 +76,21 @@ func (f *Future[R]) Wait(ctx context.Context) (R, error) {
 	if ctx == nil {
 		setupPanic("Future.Wait: nil context")
 	}
+	stop := ctx.Done()
+	if stop == nil { // a ctx that is never done (Background, TODO)
+		f.o.pending.Wait()
+		return f.result()
+	}
+	done := f.o.doneChan()
 	select {
-	case <-f.o.done:
+	case <-done:
 		return f.result()
 	default:
 	}
 	select {
-	case <-f.o.done:
+	case <-done:
 		return f.result()
-	case <-ctx.Done():
+	case <-stop:
 		var zero R
 		return zero, &WaitError{Action: f.o.action, Err: context.Cause(ctx)}
 	}
@@ -63,14 +100,14 @@ func (f *Future[R]) Wait(ctx context.Context) (R, error) {
 // another one with the same key, which it waited for instead of running (see
 // [SharePending]). It waits until the invocation has completed.
 func (f *Future[R]) Shared() bool {
-	<-f.o.done
+	f.o.pending.Wait()
 	return f.o.shared
 }
 
 // Result waits until the invocation has completed and returns its result and
 // error. It is Wait with a context that is never done.
 func (f *Future[R]) Result() (R, error) {
-	<-f.o.done
+	f.o.pending.Wait()
 	return f.result()
 }
 

@@ -14,12 +14,14 @@ import (
 //	g.returned = true
 //
 // so that however the user code leaves, *err says how: its own error,
-// screened (see screen), or a [*PanicError]. Whether the code returned is
-// known from returned, never from recover(): recover returns nil for
-// runtime.Goexit, and for panic(nil) under GODEBUG=panicnil=1. After
-// panic(nil) the caller goes on with *err; after runtime.Goexit it does not,
-// and the frame's settle reports the stage the frame was in (see
-// frame.goexited).
+// screened (see screen), or a [*PanicError]. Steps 6 to 9 of an invocation
+// (the phases and the body) share one guard, with catch in place of recover
+// (see frame.guarded): one recover per invocation rather than per stage.
+// Whether the code returned is known from returned, never from recover():
+// recover returns nil for runtime.Goexit, and for panic(nil) under
+// GODEBUG=panicnil=1. After panic(nil) the caller goes on with *err; after
+// runtime.Goexit it does not, and the frame's settle reports the stage the
+// frame was in (see frame.goexited).
 //
 // The guard holds nothing but returned: a frame stored in it would escape
 // to the heap with the guard's deferred call.
@@ -34,6 +36,14 @@ func (g *guard) recover(err *error) {
 		return
 	}
 	*err = newPanicError(recover())
+}
+
+// catch, deferred, sets *p to the panic the guarded code left by, if it did
+// not return. The code's own error is the caller's to screen.
+func (g *guard) catch(p **PanicError) {
+	if !g.returned {
+		*p = newPanicError(recover())
+	}
 }
 
 // maxErrorNodes bounds the walk of one error tree: an Unwrap that returns its

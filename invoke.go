@@ -14,9 +14,11 @@ import (
 //
 // Every failure, from an unknown action to a panic in a listener, is
 // delivered through the future; the future always completes. A nil ctx
-// panics. Cost: a goroutine and 4 allocations more than [Registry.Call]. For
-// an action with a [Bulkhead], the goroutine starts only once the invocation
-// has a slot: one that waits for a slot holds none.
+// panics. Cost: a goroutine and 3 allocations more than [Registry.Call] (the
+// future, its state and the goroutine's arguments), as many as a goroutine
+// that sends its result on a new channel. For an action with a [Bulkhead],
+// the goroutine starts only once the invocation has a slot: one that waits
+// for a slot holds none.
 func (r *Registry) InvokeAction(ctx context.Context, name string, payload any) *Future[any] {
 	if ctx == nil {
 		setupPanic("InvokeAction(%q): nil context", name)
@@ -33,9 +35,9 @@ func (r *Registry) InvokeAction(ctx context.Context, name string, payload any) *
 // Cost: without an observer or de-duplication, a call allocates nothing when
 // ctx is context.Background, context.TODO or the ctx a stage received, and
 // one 96-byte value otherwise; on top of the user's functions it costs two
-// atomic adds, a lookup by name and a recover per stage (about 60 ns on a
-// 2-core server). An observer makes it allocate its frame (about 5× a call
-// of one listener and a body).
+// atomic adds, a lookup by name and one recover (about 60 ns on a 2-core
+// server, a third of it the atomic adds). An observer makes it allocate its
+// frame (about 5× a call of one listener and a body).
 func (r *Registry) Call(ctx context.Context, name string, payload any) (any, error) {
 	if ctx == nil {
 		setupPanic("Call(%q): nil context", name)
@@ -171,9 +173,9 @@ func (f *frame) invokeObserved(payload any, e *entry, s *snapshot) (any, error) 
 //	3     checkBlocks    block.go
 //	4     dedupe         dedupe.go
 //	5     update         payload.go
-//	6, 7  before         phase.go    (beginInFlight, frame.go, opens the window)
+//	6, 7  guarded        invoke.go   the before phase (beginInFlight, frame.go, opens the window)
 //	8     body           replace.go
-//	9     after          phase.go
+//	9     guarded        invoke.go   the after phase; phases run in phase.go, 6 to 9 under one guard
 //	10    settle         frame.go    deferred by invoke: the future completes
 //
 // Each call into user code goes through a guard (guard.go).
@@ -201,18 +203,78 @@ func (f *frame) run(payload any, e *entry, s *snapshot) (any, error) {
 		}
 	}
 	f.beginInFlight()
-	if err := f.before(act, payload); err != nil { // steps 6 and 7
-		return nil, err
+	// Steps 6 to 9 run under one guard for all their user code (see
+	// guarded): one recover per invocation, not one per phase and body. A
+	// panic fails the invocation in the before phase or the body; in the
+	// after phase it is that listener's failure, and the phase goes on with
+	// the next.
+	var after []*listener // the after phase's snapshot, once it has started
+	for {
+		var p *PanicError
+		res, err := f.guarded(act, payload, &after, &p)
+		switch {
+		case p == nil:
+			return res, err
+		case f.inAfter && f.listener != nil:
+			f.afterErrs = append(f.afterErrs, listenerError(f.ctx, f.name, StageAfter, f.listener, p))
+		case f.inAfter: // not in a listener: nothing to go on with
+			f.afterErrs = append(f.afterErrs, stageError(f.ctx, f.name, StageAfter, "", p))
+			return f.res, nil
+		case f.stage == StageBefore && f.listener != nil:
+			return nil, beforeError(f.ctx, f.name, f.listener, p)
+		default:
+			return nil, stageError(f.ctx, f.name, f.stage, "", p)
+		}
 	}
-	res, err := f.body(act, payload) // step 8
-	if err != nil {
-		return nil, err
+}
+
+// guarded runs steps 6 to 9 or, once the after phase has begun (a listener
+// of it panicked), the rest of that phase after f.listener. It returns the
+// invocation's outcome, or sets *p to the panic that left it. Each phase
+// runs the listeners registered when it starts; the abort or failure of a
+// before-listener stops the invocation, the after-listeners' failures go to
+// the error handler (in settle) and the result stands. (The before phase is
+// not a function of its own: one more frame would make an InvokeAction's
+// goroutine grow its stack, see Registry.invoke.)
+func (f *frame) guarded(act *action, payload any, after *[]*listener, p **PanicError) (res any, err error) {
+	var g guard
+	defer g.catch(p)
+	from := 0
+	if f.inAfter {
+		res, from = f.res, indexOf(*after, f.listener)+1
+	} else {
+		if f.ctxDone() { // steps 6 and 7: the before phase
+			g.returned = true
+			return nil, stopped(f.name, StageBefore, context.Cause(f.ctx))
+		}
+		if list := f.listeners(false); len(list) > 0 {
+			if err = f.phase(list, 0, payload, false, act.concurrent); err != nil {
+				g.returned = true
+				return nil, err
+			}
+		}
+		if res, err = f.body(act, payload); err != nil { // step 8
+			g.returned = true
+			return nil, err
+		}
+		f.res, f.inAfter = res, true
+		*after = f.listeners(true)
 	}
-	f.res, f.inAfter = res, true
-	if list := f.listeners(true); len(list) > 0 { // step 9
-		f.after(act, list, payload)
+	if from < len(*after) { // step 9: its failures go to the error handler, in settle
+		f.phase(*after, from, payload, true, act.concurrent)
 	}
+	g.returned = true
 	return res, nil
+}
+
+// indexOf returns the index of l in list.
+func indexOf(list []*listener, l *listener) int {
+	for i, x := range list {
+		if x == l {
+			return i
+		}
+	}
+	return len(list)
 }
 
 // find is steps 0 and 1: a done ctx, the depth limit and a full bulkhead

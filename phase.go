@@ -6,83 +6,40 @@ import (
 	"sync"
 )
 
-// before is steps 6 and 7: the before-listeners registered when the phase
-// starts; the abort or failure of one stops the invocation.
-func (f *frame) before(act *action, payload any) error {
-	if f.ctxDone() {
-		return stopped(f.name, StageBefore, context.Cause(f.ctx))
-	}
-	if list := f.listeners(false); len(list) > 0 {
-		return f.phase(list, payload, false, act.concurrent)
-	}
-	return nil
-}
-
-// after is step 9: list, the after-listeners registered when the phase
-// starts. Their failures go to the error handler (in settle); the result
-// stands.
-func (f *frame) after(act *action, list []*listener, payload any) {
-	f.phase(list, payload, true, act.concurrent)
-}
-
-// phase runs one phase's snapshot of listeners. For the before phase it
-// returns the abort or failure that stops the invocation; the after phase's
-// failures are added to f.afterErrs as they happen.
-func (f *frame) phase(list []*listener, payload any, after, concurrent bool) error {
+// phase runs one phase's snapshot of listeners, from list[from], in order
+// unless the phase is concurrent. For the before phase it returns the abort
+// or failure that stops the invocation; the after phase's failures are added
+// to f.afterErrs as they happen. It runs under the guard of frame.guarded,
+// which finds a panicking listener in f.listener.
+func (f *frame) phase(list []*listener, from int, payload any, after, concurrent bool) error {
 	if concurrent && len(list) > 1 {
 		return f.concurrentPhase(list, payload, after)
 	}
-	for i := 0; i < len(list); i++ {
-		var err error
-		if i, err = f.runListeners(list, i, payload, after); err == nil {
-			break
-		}
-		if err == errCtxDone {
-			return stopped(f.name, StageBefore, context.Cause(f.ctx))
-		}
-		if !after {
-			return beforeError(f.ctx, f.name, list[i], err)
-		}
-		f.afterErrs = append(f.afterErrs, listenerError(f.ctx, f.name, StageAfter, list[i], err))
-	}
-	return nil
-}
-
-// errCtxDone is runListeners' report that the ctx was done between two
-// before-listeners.
-var errCtxDone = errors.New("actions: context done")
-
-// runListeners runs list[from:] in order until one fails, and returns its
-// index and its error (or recovered panic). One guard serves the whole run:
-// a recover per listener costs a few nanoseconds each, a third of the
-// overhead of a chain of eight.
-func (f *frame) runListeners(list []*listener, from int, payload any, after bool) (i int, err error) {
 	f.enter(stageOf(after))
-	var g guard
-	defer g.recover(&err)
 	ctx := f.ctx
 	check := !after && !ctx.never // cancellation is checked between before-listeners
-	for i = from; i < len(list); i++ {
+	for i := from; i < len(list); i++ {
 		l := list[i]
 		if check && i > 0 && ctx.Err() != nil {
-			err = errCtxDone
-			break
+			return stopped(f.name, StageBefore, context.Cause(ctx))
 		}
 		if l.once && !claim(f.reg, f.name, l, after) {
 			continue
 		}
 		f.listener = l
-		if err = l.fn(ctx, payload); err != nil {
-			break
+		if err := l.fn(ctx, payload); err != nil {
+			if !after {
+				return beforeError(ctx, f.name, l, screen(err))
+			}
+			f.afterErrs = append(f.afterErrs, listenerError(ctx, f.name, StageAfter, l, screen(err)))
 		}
 	}
-	g.returned = true
-	return i, err
+	return nil
 }
 
 // concurrentPhase starts every listener at once, the last one in this
 // goroutine, and waits for all, however the last one leaves: after a Goexit
-// in it, the phase's outcome is left in f.exit or f.afterErrs for the settle.
+// in it, the phase's outcome is left in f.err or f.afterErrs for the settle.
 // In the before phase the first abort or failure cancels the others'
 // context with itself as the cause; an abort wins over failures, which stay
 // reachable through the joined error.
@@ -97,7 +54,7 @@ func (f *frame) concurrentPhase(list []*listener, payload any, after bool) (err 
 		case after:
 			f.afterErrs = p.appendErrs(f.afterErrs)
 		case !returned: // runtime.Goexit in the last listener
-			f.exit = p.result()
+			f.err = p.result()
 		}
 	}()
 	defer p.wg.Wait()

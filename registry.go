@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"hash/maphash"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -46,6 +47,12 @@ type Registry struct {
 	// There is at most one live entry per name. Invoking an unknown name
 	// does not create one.
 	entries sync.Map
+	// held is a hash table of the entries that entries holds itself, for
+	// the lookup of an invocation: a hash and a comparison of the name,
+	// where entries costs an interface hash and a walk of its trie. Changed
+	// under mu where an entry becomes held or stops being held, read without
+	// a lock; nil until something is registered.
+	held atomic.Pointer[heldTable]
 
 	mu sync.Mutex // serialises writers; guards drained and entries' snapshots on write
 	// drained is closed once Close has begun and running reached zero; wake
@@ -219,6 +226,11 @@ func (s *snapshot) empty() bool {
 
 // lookup returns the entry of name, or nil.
 func (r *Registry) lookup(name string) *entry {
+	if t := r.held.Load(); t != nil {
+		if e := t.find(name); e != nil {
+			return e
+		}
+	}
 	v, ok := r.entries.Load(name)
 	if !ok {
 		return nil
@@ -259,10 +271,87 @@ func (r *Registry) publishLocked(name string, e *entry, s *snapshot) {
 		e.held = held
 		if held {
 			r.entries.Store(name, e)
+			r.held.Store(r.held.Load().with(e))
 		} else {
 			r.entries.Store(name, e.weak)
+			r.held.Load().without(e)
 		}
 	}
+}
+
+// heldTable is an open-addressing hash table of entries by name, at most
+// half full, so that a lookup probes a slot or two. It is changed in place
+// only by filling an empty slot or marking a filled one removed, which a
+// reader sees done or not; growing makes a new table.
+type heldTable struct {
+	slots []atomic.Pointer[entry] // a power of two of them
+	n     int                     // filled slots, removed ones too; guarded by Registry.mu
+}
+
+// removed fills the slot of an entry no longer held: a probe goes on past it.
+var removed = new(entry)
+
+// heldSeed seeds the hash of heldTable.
+var heldSeed = maphash.MakeSeed()
+
+// find returns the entry of name, nil if the table has none.
+func (t *heldTable) find(name string) *entry {
+	mask := uint64(len(t.slots) - 1)
+	for i := maphash.String(heldSeed, name) & mask; ; i = (i + 1) & mask {
+		switch e := t.slots[i].Load(); {
+		case e == nil:
+			return nil
+		case e.name == name && e != removed:
+			return e
+		}
+	}
+}
+
+// with returns t with e, which it does not hold: t itself, or a new table,
+// at most a quarter full, when t (nil for none) would be more than half full
+// (removed slots included: they go with the copy).
+func (t *heldTable) with(e *entry) *heldTable {
+	if t == nil || 2*(t.n+1) > len(t.slots) {
+		var live []*entry
+		if t != nil {
+			for i := range t.slots {
+				if x := t.slots[i].Load(); x != nil && x != removed {
+					live = append(live, x)
+				}
+			}
+		}
+		size := 64
+		for 4*(len(live)+1) > size {
+			size *= 2
+		}
+		t = &heldTable{slots: make([]atomic.Pointer[entry], size)}
+		for _, x := range live {
+			t.put(x)
+		}
+	}
+	t.put(e)
+	return t
+}
+
+// without marks e's slot removed.
+func (t *heldTable) without(e *entry) {
+	mask := uint64(len(t.slots) - 1)
+	i := maphash.String(heldSeed, e.name) & mask
+	for t.slots[i].Load() != e {
+		i = (i + 1) & mask
+	}
+	t.slots[i].Store(removed)
+}
+
+// put fills the first empty slot from the hash of e's name.
+func (t *heldTable) put(e *entry) {
+	mask := uint64(len(t.slots) - 1)
+	i := maphash.String(heldSeed, e.name) & mask
+	for t.slots[i].Load() != nil {
+		i = (i + 1) & mask
+	}
+	t.slots[i].Store(e)
+	t.n++
 }
 
 // entryLocked returns name's entry, creating it; r.mu must be held. A new

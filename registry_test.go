@@ -614,3 +614,36 @@ func TestMemory(t *testing.T) {
 		})
 	}
 }
+
+// The table of held entries finds every registered name, however many, and
+// forgets a name with nothing left on it; a name that keeps coming and going
+// does not grow it.
+func TestHeldTable(t *testing.T) {
+	r := New()
+	body := func(context.Context, any) (any, error) { return nil, nil }
+	const n = 3000
+	for i := range n {
+		mustRegister(t, r, fmt.Sprint("A", i), body)
+	}
+	for i := range n {
+		name := fmt.Sprint("A", i)
+		e := r.held.Load().find(name)
+		require.NotNil(t, e, name)
+		assert.Equal(t, name, e.name)
+	}
+	assert.Nil(t, r.held.Load().find("B"))
+	assert.Nil(t, r.held.Load().find(""), "the removed marker has no name of its own")
+
+	r = New()
+	mustRegister(t, r, "A", body)
+	remove := r.AddListener("beforeC", func(context.Context, any) error { return nil })
+	require.NotNil(t, r.held.Load().find("C"))
+	remove()
+	assert.Nil(t, r.held.Load().find("C"), "a name with nothing on it is not held")
+	size := len(r.held.Load().slots)
+	for range 4 * size {
+		r.AddListener("beforeC", func(context.Context, any) error { return nil })()
+	}
+	assert.Equal(t, size, len(r.held.Load().slots), "removed slots are dropped when the table is copied")
+	assert.NotNil(t, r.held.Load().find("A"))
+}

@@ -89,18 +89,11 @@ func (f *frame) body(act *action, payload any) (any, error) {
 		return nil, stopped(f.name, StageBody, context.Cause(f.ctx))
 	}
 	s := f.ent.snap.Load()
-	res, err := f.callBody(pinned(s.replacements, s, f.gen), act.body, payload)
+	stack := pinned(s.replacements, s, f.gen)
+	f.enter(StageBody) // under the guard of frame.stages
+	res, err := runLayer(f.ctx, stack, len(stack)-1, act.body, payload)
 	if err != nil {
-		return nil, stageError(f.ctx, f.name, StageBody, "", err)
+		return nil, stageError(f.ctx, f.name, StageBody, "", screen(err))
 	}
 	return res, nil
-}
-
-func (f *frame) callBody(stack []*replacement, body Body, payload any) (res any, err error) {
-	f.enter(StageBody)
-	var g guard
-	defer g.recover(&err)
-	res, err = runLayer(f.ctx, stack, len(stack)-1, body, payload)
-	g.returned = true
-	return res, err
 }

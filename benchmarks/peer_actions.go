@@ -10,8 +10,8 @@ import (
 // actions: github.com/go-actions/actions through its untyped, Flex-style API:
 // RegisterAction, AddListener("before"+name | "after"+name), and
 // Registry.Call(ctx, name, payload) by name on every invocation. The
-// aborting listener returns an abort made once (a fixed reason), so that
-// the figures count the library's allocations, not the listener's.
+// aborting listener calls actions.Abort on every invocation with a reason
+// made once, as a listener with a fixed reason is written.
 
 func init() {
 	addPeer("actions", Caps{
@@ -19,10 +19,9 @@ func init() {
 	}, func() Peer { return &actionsPeer{reg: actions.New()} })
 }
 
+// errAbortReason is the reason of every aborting listener of the actions
+// peers, which return actions.Abort(errAbortReason).
 var errAbortReason = fmt.Errorf("benchmarks: not now")
-
-// abortErr is returned by every aborting listener of the actions peers.
-var abortErr = actions.Abort(errAbortReason)
 
 type actionsPeer struct{ reg *actions.Registry }
 
@@ -46,7 +45,7 @@ func (a *actionsPeer) Listen(name string, k Kind, w Work) (func() error, error) 
 	if k == Aborting {
 		fn = func(_ context.Context, p any) error {
 			w(p.(*Payload))
-			return abortErr
+			return actions.Abort(errAbortReason)
 		}
 	}
 	return removal(a.reg.AddListener(event, fn)), nil

@@ -43,7 +43,7 @@ func (t *typedPeer) Listen(name string, k Kind, w Work) (func() error, error) {
 	case Aborting:
 		return removal(h.Before(func(_ context.Context, p *Payload) error {
 			w(p)
-			return abortErr
+			return actions.Abort(errAbortReason)
 		})), nil
 	}
 	return removal(h.Before(func(_ context.Context, p *Payload) error {
