@@ -249,16 +249,5 @@ func pinned[T interface{ addedIn() uint64 }](list []T, s *snapshot, gen uint64) 
 	if s.gen == gen {
 		return list
 	}
-	for i, x := range list {
-		if x.addedIn() > gen {
-			out := append(make([]T, 0, len(list)-1), list[:i]...)
-			for _, x := range list[i+1:] {
-				if x.addedIn() <= gen {
-					out = append(out, x)
-				}
-			}
-			return out
-		}
-	}
-	return list
+	return keep(list, func(x T) bool { return x.addedIn() <= gen })
 }

@@ -343,18 +343,7 @@ func (o *observerItem) plugin() *Plugin { return o.owner }
 // dropOwned returns list without p's registrations: list itself if it has
 // none.
 func dropOwned[T owned](list []T, p *Plugin) []T {
-	for i, x := range list {
-		if x.plugin() == p {
-			out := append(make([]T, 0, len(list)-1), list[:i]...)
-			for _, x := range list[i+1:] {
-				if x.plugin() != p {
-					out = append(out, x)
-				}
-			}
-			return out
-		}
-	}
-	return list
+	return keep(list, func(x T) bool { return x.plugin() != p })
 }
 
 // drop removes p's registrations from the snapshot.

@@ -416,6 +416,23 @@ func appendCopy[T any](list []T, x T) []T {
 	return append(list[:len(list):len(list)], x)
 }
 
+// keep returns list without the elements ok rejects: list itself when it
+// keeps them all, else a new list.
+func keep[T any](list []T, ok func(T) bool) []T {
+	for i, x := range list {
+		if !ok(x) {
+			out := append(make([]T, 0, len(list)-1), list[:i]...)
+			for _, x := range list[i+1:] {
+				if ok(x) {
+					out = append(out, x)
+				}
+			}
+			return out
+		}
+	}
+	return list
+}
+
 // without returns a copy of list without the element for which match is
 // true, and whether there was one.
 func without[T any](list []T, match func(T) bool) ([]T, bool) {
