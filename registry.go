@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 	"weak"
 )
 
@@ -283,9 +284,17 @@ func (r *Registry) publishLocked(name string, e *entry, s *snapshot) {
 // half full, so that a lookup probes a slot or two. It is changed in place
 // only by filling an empty slot or marking a filled one removed, which a
 // reader sees done or not; growing makes a new table.
+//
+// Before hashing, find looks in byData, where each entry is found by where
+// its name's bytes are: a caller that invokes with the string the name was
+// registered with (the same constant, say) finds its entry without hashing
+// the name. The entry keeps those bytes alive, so no other string can be
+// there: the same address and length are the same name. Two names at one
+// index share it, the last put winning; the other is found by its hash.
 type heldTable struct {
-	slots []atomic.Pointer[entry] // a power of two of them
-	n     int                     // filled slots, removed ones too; guarded by Registry.mu
+	slots  []atomic.Pointer[entry] // a power of two of them
+	byData []atomic.Pointer[entry] // as many, by dataIndex
+	n      int                     // filled slots, removed ones too; guarded by Registry.mu
 }
 
 // removed fills the slot of an entry no longer held: a probe goes on past it.
@@ -297,6 +306,9 @@ var heldSeed = maphash.MakeSeed()
 // find returns the entry of name, nil if the table has none.
 func (t *heldTable) find(name string) *entry {
 	mask := uint64(len(t.slots) - 1)
+	if e := t.byData[dataIndex(name, mask)].Load(); e != nil && unsafe.StringData(e.name) == unsafe.StringData(name) && len(e.name) == len(name) {
+		return e
+	}
 	for i := maphash.String(heldSeed, name) & mask; ; i = (i + 1) & mask {
 		switch e := t.slots[i].Load(); {
 		case e == nil:
@@ -324,7 +336,7 @@ func (t *heldTable) with(e *entry) *heldTable {
 		for 4*(len(live)+1) > size {
 			size *= 2
 		}
-		t = &heldTable{slots: make([]atomic.Pointer[entry], size)}
+		t = &heldTable{slots: make([]atomic.Pointer[entry], size), byData: make([]atomic.Pointer[entry], size)}
 		for _, x := range live {
 			t.put(x)
 		}
@@ -341,6 +353,13 @@ func (t *heldTable) without(e *entry) {
 		i = (i + 1) & mask
 	}
 	t.slots[i].Store(removed)
+	t.byData[dataIndex(e.name, mask)].CompareAndSwap(e, nil)
+}
+
+// dataIndex returns the index of byData for name: a hash of the address of
+// its bytes, which differs from string to string but for substrings.
+func dataIndex(name string, mask uint64) uint64 {
+	return uint64(uintptr(unsafe.Pointer(unsafe.StringData(name)))) * 0x9E3779B97F4A7C15 >> 32 & mask
 }
 
 // put fills the first empty slot from the hash of e's name.
@@ -351,6 +370,7 @@ func (t *heldTable) put(e *entry) {
 		i = (i + 1) & mask
 	}
 	t.slots[i].Store(e)
+	t.byData[dataIndex(e.name, mask)].Store(e)
 	t.n++
 }
 

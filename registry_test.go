@@ -647,3 +647,39 @@ func TestHeldTable(t *testing.T) {
 	assert.Equal(t, size, len(r.held.Load().slots), "removed slots are dropped when the table is copied")
 	assert.NotNil(t, r.held.Load().find("A"))
 }
+
+// The table finds an entry by where its name's bytes are before hashing:
+// only the very string it was registered with (same bytes, same length)
+// finds it that way, any equal string finds it by hash, and a shorter
+// string over the same bytes is another name.
+func TestHeldTableByData(t *testing.T) {
+	ctx := context.Background()
+	r := New()
+	var rec recorder
+	long := strings.Clone("Prefixed")
+	short := long[:6] // "Prefix", over long's bytes
+	mustRegister(t, r, long, rec.body("long", nil))
+	tab := r.held.Load()
+	assert.Same(t, tab.find(long), tab.byData[dataIndex(long, uint64(len(tab.slots)-1))].Load(), "the registered string is indexed by its bytes")
+	_, err := r.Call(ctx, short, nil)
+	require.ErrorIs(t, err, ErrActionNotFound, "a prefix over the same bytes")
+
+	mustRegister(t, r, strings.Clone("Prefix"), rec.body("short", nil))
+	for _, name := range []string{short, strings.Clone(short), long, strings.Clone(long)} {
+		_, err := r.Call(ctx, name, nil)
+		require.NoError(t, err, name)
+	}
+	assert.Equal(t, "short short long long", rec.trace())
+
+	// Unregistered and registered again with an equal string elsewhere: the
+	// old string finds the new entry, by hash.
+	unregister := mustRegister(t, r, "Other", rec.body("old", nil))
+	old := r.held.Load().find("Other")
+	unregister()
+	runtime.GC() // the old entry may be collected and its name forgotten
+	mustRegister(t, r, strings.Clone("Other"), rec.body("new", nil))
+	_, err = r.Call(ctx, "Other", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "short short long long new", rec.trace())
+	runtime.KeepAlive(old)
+}
