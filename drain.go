@@ -204,6 +204,26 @@ func (r *Registry) signalDrained() {
 	}
 }
 
+// admitPlain is steps 0 to 5 of a Call of an action that has nothing to do
+// in them but admit it (see snapshot.plain), made in one go: it reports
+// false, having changed nothing, when the invocation needs them in full
+// (prepare), to go on or to fail. Counting in ent.both, the invocation opens
+// its in-flight window with its admission.
+func (f *frame) admitPlain(e *entry, s *snapshot, payload any) bool {
+	if s == nil || !s.plain || f.out != nil || f.obs != nil || f.ctxDone() || f.depth > f.reg.maxDepth() {
+		return false
+	}
+	act := s.act
+	if f.want != nil && f.want != act.rtype && act.rtype != nil || act.check != nil && act.check(payload) != nil {
+		return false
+	}
+	if !f.reg.admit(&e.both, f.hint()) {
+		return false
+	}
+	f.ent, f.gen, f.both, f.admitted, f.inflight = e, s.gen, true, true, true
+	return true
+}
+
 // admit is step 2: a closed registry fails the invocation, else it is
 // admitted. A typed action's payload type check is library code without
 // effects: made first, it lets a typed invocation count in ent.both; its

@@ -80,8 +80,18 @@ func (f *frame) counter() *counter {
 // completes, and last the admission is released, so that Close returns only
 // after all of that.
 func (f *frame) settle() {
-	if f.returned && (f.both || !f.inflight) && f.out == nil && f.obs == nil && f.lead == nil && f.slot == nil && len(f.afterErrs) == 0 {
-		f.release() // a Call with nothing but its admission to settle
+	if f.returned && f.obs == nil && f.lead == nil && len(f.afterErrs) == 0 {
+		// No user code to run (no error handler, no observer), so none
+		// that could call runtime.Goexit between the steps: no deferred
+		// calls, whose frame would grow an InvokeAction's stack.
+		if f.out == nil && f.slot == nil && (f.both || !f.inflight) {
+			f.release() // a Call with nothing but its admission to settle
+			return
+		}
+		f.endInFlight()
+		f.freeSlot()
+		f.complete()
+		f.release()
 		return
 	}
 	if !f.returned {
@@ -90,7 +100,9 @@ func (f *frame) settle() {
 	defer f.release()
 	defer f.complete()
 	defer f.freeSlot()
-	defer f.observeEnd()
+	if f.obs != nil { // observeEnd's frame would grow an InvokeAction's stack
+		defer f.observeEnd()
+	}
 	defer f.endInFlight()
 	defer f.reportAfter()
 	if f.lead != nil {

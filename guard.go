@@ -14,9 +14,9 @@ import (
 //	g.returned = true
 //
 // so that however the user code leaves, *err says how: its own error,
-// screened (see screen), or a [*PanicError]. Steps 6 to 9 of an invocation
-// (the phases and the body) share one guard, with catch in place of recover
-// (see frame.guarded): one recover per invocation rather than per stage.
+// screened (see screen), or a [*PanicError]. The lifecycle of an invocation
+// has one guard of its own for all its steps, frame.end, which knows the
+// stage from the frame: one recover per invocation rather than per stage.
 // Whether the code returned is known from returned, never from recover():
 // recover returns nil for runtime.Goexit, and for panic(nil) under
 // GODEBUG=panicnil=1. After panic(nil) the caller goes on with *err; after

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -497,6 +498,63 @@ func TestGuard(t *testing.T) {
 			})
 		})
 	}
+
+	// In the after phase a panic is the listener's failure and the phase goes
+	// on with the next listener, even for panic(nil) under panicnil=1, which
+	// recovers as nil as a Goexit does; a Goexit there ends the phase.
+	t.Run("Aborting and errors: panic(nil) in an after-listener under GODEBUG=panicnil=1 goes to the error handler and the phase goes on", func(t *testing.T) {
+		t.Parallel()
+		godebug := "panicnil=1"
+		if v := os.Getenv("GODEBUG"); v != "" {
+			godebug = v + "," + godebug
+		}
+		inChild(t, []string{"GODEBUG=" + godebug}, func(t *testing.T) {
+			var rec recorder
+			var handled []error
+			var mu sync.Mutex
+			r := New(WithErrorHandler(func(_ context.Context, err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				handled = append(handled, err)
+			}))
+			mustRegister(t, r, "A", rec.body("body", "res"))
+			r.AddListener("afterA", func(context.Context, any) error { panic(nil) })
+			r.AddListener("afterA", rec.listen("a2", nil))
+			out, ok := callWithin(t, r, ctx, "A", nil)
+			require.True(t, ok)
+			require.NoError(t, out.err)
+			assert.Equal(t, "res", out.res)
+			assert.Equal(t, "body a2", rec.trace(), "stages run")
+			mu.Lock()
+			defer mu.Unlock()
+			require.Len(t, handled, 1, "errors handled")
+			assert.ErrorIs(t, handled[0], ErrPanicked)
+		})
+	})
+
+	t.Run("Aborting and errors: after an after-listener's panic, a Goexit in the next one ends the phase and both go to the error handler", func(t *testing.T) {
+		t.Parallel()
+		var rec recorder
+		handled := make(chan error, 2)
+		r := New(WithErrorHandler(func(_ context.Context, err error) { handled <- err }))
+		mustRegister(t, r, "A", rec.body("body", "res"))
+		r.AddListener("afterA", func(context.Context, any) error { panic("a1") })
+		r.AddListener("afterA", func(context.Context, any) error {
+			rec.add("a2")
+			runtime.Goexit()
+			return nil
+		})
+		r.AddListener("afterA", rec.listen("a3", nil))
+		res, err := invokeSettled(t, r, "A")
+		require.NoError(t, err)
+		assert.Equal(t, "res", res)
+		assert.Equal(t, "body a2", rec.trace(), "stages run")
+		herr, ok := awaitChan(t, handled, "the error handler")
+		require.True(t, ok)
+		assert.ErrorIs(t, herr, ErrPanicked)
+		assert.ErrorIs(t, herr, ErrGoexit)
+		assert.Empty(t, handled, "the error handler was called once")
+	})
 
 	t.Run("Aborting and errors: Future.Wait(nil) panics as a programmer error", func(t *testing.T) {
 		t.Parallel()

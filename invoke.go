@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"runtime"
 )
 
 // InvokeAction starts an invocation of the action name with payload and
@@ -140,131 +141,203 @@ func (r *Registry) lookupSnap(name string, e *entry) (*entry, *snapshot) {
 	return nil, nil
 }
 
-// invoke runs the lifecycle under the frame's settle, which runs however the
-// lifecycle leaves.
-func (f *frame) invoke(payload any, e *entry, s *snapshot) (any, error) {
-	defer f.settle()
-	f.res, f.err = f.run(payload, e, s)
-	f.returned = true
-	return f.res, f.err
-}
-
-// invokeObserved is invoke for a registry with an observer: the observer's
-// begin is user code, under the settle too, and the lookup (step 1) follows
-// it, unless s is the snapshot found already (by an invocation that took a
-// slot of its action's bulkhead before it began).
-func (f *frame) invokeObserved(payload any, e *entry, s *snapshot) (any, error) {
-	defer f.settle()
-	f.begin(payload)
-	if s == nil {
-		e, s = f.reg.lookupSnap(f.name, e)
-	}
-	f.res, f.err = f.run(payload, e, s)
-	f.returned = true
-	return f.res, f.err
-}
-
-// run is the lifecycle, one call per step of "Lifecycle" in the package
+// invoke runs the lifecycle, one call per step of "Lifecycle" in the package
 // documentation:
 //
-//	      take           bulkhead.go before run: a slot, for an action with a bulkhead
+//	      take           bulkhead.go before invoke: a slot, for an action with a bulkhead
 //	0, 1  find           invoke.go   done ctx, depth limit, busy, the action
 //	2     admit          drain.go    closed registry, typed payload check
 //	3     checkBlocks    block.go
 //	4     dedupe         dedupe.go
 //	5     update         payload.go
-//	6, 7  guarded        invoke.go   the before phase (beginInFlight, frame.go, opens the window)
+//	6, 7  invoke         invoke.go   the before phase (phases run in phase.go)
 //	8     body           replace.go
-//	9     guarded        invoke.go   the after phase; phases run in phase.go, 6 to 9 under one guard
+//	9     invoke         invoke.go   the after phase
 //	10    settle         frame.go    deferred by invoke: the future completes
 //
-// Each call into user code goes through a guard (guard.go).
-func (f *frame) run(payload any, e *entry, s *snapshot) (any, error) {
-	act, err := f.find(s) // steps 0 and 1
+// For an action with none of steps 3 to 5 (see snapshot.plain), steps 0 to
+// 5 are one admission, admitPlain. Each phase runs the listeners registered
+// when it starts; the abort or failure of a before-listener stops the
+// invocation, the after-listeners' failures go to the error handler (in
+// settle) and the result stands.
+//
+// One deferred call, end, contains all the lifecycle's user code, and
+// another settles the invocation, however the lifecycle leaves: one recover
+// per invocation, not one per phase and body. (The phases are not functions of their own:
+// more frames would make an InvokeAction's goroutine grow its stack, see
+// Registry.invoke.)
+func (f *frame) invoke(payload any, e *entry, s *snapshot) (any, error) {
+	f.lifecycle(payload, e, s)
+	return f.res, f.err
+}
+
+// lifecycle is invoke's: it leaves the outcome in f.res and f.err.
+func (f *frame) lifecycle(payload any, e *entry, s *snapshot) {
+	var after []*listener // the after phase's snapshot, once it has started
+	defer f.settle()
+	defer f.end(payload, &after)
+	f.res, f.err = f.run(payload, e, s, &after)
+	f.returned = true
+}
+
+// run is the lifecycle's steps 0 to 9, for invoke. (Its locals are not
+// invoke's: the deeper the settle's calls run, the likelier an
+// InvokeAction's goroutine grows its stack.)
+func (f *frame) run(payload any, e *entry, s *snapshot, after *[]*listener) (any, error) {
+	if !f.admitPlain(e, s, payload) {
+		act, payload2, res, err := f.prepare(e, s, payload)
+		if act == nil {
+			return res, err
+		}
+		payload = payload2
+	}
+	act := s.act
+	var err error
+	if f.ctxDone() { // steps 6 and 7: the before phase
+		err = stopped(f.name, StageBefore, context.Cause(f.ctx))
+	} else if list := f.listeners(false); len(list) > 0 {
+		err = f.phase(list, 0, payload, false, act.concurrent)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := f.admit(e, s, act, payload); err != nil { // step 2
+	res, err := f.body(act, payload) // step 8
+	if err != nil {
 		return nil, err
 	}
-	if len(s.blocks) > 0 { // step 3
-		if err := f.checkBlocks(s.blocks, payload); err != nil {
-			return nil, err
-		}
+	f.res, f.inAfter = res, true
+	if *after = f.listeners(true); len(*after) > 0 { // step 9: its failures go to the error handler, in settle
+		f.phase(*after, 0, payload, true, act.concurrent)
 	}
-	if d := s.rule(); d != nil { // step 4
-		if ends, res, err := f.dedupe(d, payload); ends {
-			return res, err
-		}
+	return res, nil
+}
+
+// invokeObserved is invoke for a registry with an observer: the observer's
+// begin comes first, and the lookup (step 1) follows it, unless s is the
+// snapshot found already (by an invocation that took a slot of its action's
+// bulkhead before it began).
+func (f *frame) invokeObserved(payload any, e *entry, s *snapshot) (any, error) {
+	if !f.beginSettled(payload) {
+		return f.res, f.err
 	}
-	if act.update != nil { // step 5
-		if payload, err = f.update(act.update, payload); err != nil {
-			return nil, err
-		}
+	if s == nil {
+		e, s = f.reg.lookupSnap(f.name, e)
 	}
-	f.beginInFlight()
-	// Steps 6 to 9 run under one guard for all their user code (see
-	// guarded): one recover per invocation, not one per phase and body. A
-	// panic fails the invocation in the before phase or the body; in the
-	// after phase it is that listener's failure, and the phase goes on with
-	// the next.
-	var after []*listener // the after phase's snapshot, once it has started
-	for {
+	return f.invoke(payload, e, s)
+}
+
+// beginSettled shows the invocation's begin to the observer (user code:
+// see begin) and reports whether it returned. If the observer's begin calls
+// runtime.Goexit, the invocation is settled as invoke would settle it.
+func (f *frame) beginSettled(payload any) (began bool) {
+	defer func() {
+		if !began {
+			f.settle()
+		}
+	}()
+	f.begin(payload)
+	return true
+}
+
+// end, deferred by invoke before its settle, sees how the lifecycle left. If
+// it did not return, user code panicked or called runtime.Goexit (which ends
+// the goroutine: settle reports the stage it was in). A panic fails the
+// invocation in the before phase or the body; in the after phase it is that
+// listener's failure, and the phase goes on with the next.
+func (f *frame) end(payload any, after *[]*listener) {
+	if f.returned {
+		return
+	}
+	v := recover()
+	if v == nil && goexiting() {
+		return
+	}
+	f.res, f.err = f.panicked(newPanicError(v))
+	for f.inAfter && f.listener != nil {
 		var p *PanicError
-		res, err := f.guarded(act, payload, &after, &p)
-		switch {
-		case p == nil:
-			return res, err
-		case f.inAfter && f.listener != nil:
-			f.afterErrs = append(f.afterErrs, listenerError(f.ctx, f.name, StageAfter, f.listener, p))
-		case f.inAfter: // not in a listener: nothing to go on with
-			f.afterErrs = append(f.afterErrs, stageError(f.ctx, f.name, StageAfter, "", p))
-			return f.res, nil
-		case f.stage == StageBefore && f.listener != nil:
-			return nil, beforeError(f.ctx, f.name, f.listener, p)
-		default:
-			return nil, stageError(f.ctx, f.name, f.stage, "", p)
+		if f.afterFrom(*after, payload, &p); p == nil {
+			break
+		}
+		f.panicked(p)
+	}
+	f.returned = true
+}
+
+// afterFrom runs the rest of the after phase after f.listener, whose panic
+// invoke recovered, and sets *p to the panic that leaves it, if one does.
+func (f *frame) afterFrom(after []*listener, payload any, p **PanicError) {
+	var g guard
+	defer g.catch(p)
+	f.phase(after, indexOf(after, f.listener)+1, payload, true, false)
+	g.returned = true
+}
+
+// panicked returns the invocation's outcome after the panic p left its
+// lifecycle: a failure of the before phase or the body; in the after phase,
+// the result stands and the panic goes to the error handler.
+func (f *frame) panicked(p *PanicError) (any, error) {
+	switch {
+	case f.inAfter && f.listener != nil:
+		f.afterErrs = append(f.afterErrs, listenerError(f.ctx, f.name, StageAfter, f.listener, p))
+	case f.inAfter: // not in a listener: nothing to go on with
+		f.afterErrs = append(f.afterErrs, stageError(f.ctx, f.name, StageAfter, "", p))
+		f.listener = nil
+	case f.stage == StageBefore && f.listener != nil:
+		return nil, beforeError(f.ctx, f.name, f.listener, p)
+	default:
+		return nil, stageError(f.ctx, f.name, f.stage, "", p)
+	}
+	return f.res, nil
+}
+
+// goexiting reports, in a deferred call whose recover returned nil, whether
+// it runs because of runtime.Goexit rather than a panic: panic(nil) under
+// GODEBUG=panicnil=1 recovers as nil too. The nearer of the runtime's two
+// functions that run deferred calls tells.
+func goexiting() bool {
+	var pcs [64]uintptr
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(2, pcs[:])])
+	for {
+		fr, more := frames.Next()
+		switch fr.Function {
+		case "runtime.Goexit":
+			return true
+		case "runtime.gopanic":
+			return false
+		}
+		if !more {
+			return true
 		}
 	}
 }
 
-// guarded runs steps 6 to 9 or, once the after phase has begun (a listener
-// of it panicked), the rest of that phase after f.listener. It returns the
-// invocation's outcome, or sets *p to the panic that left it. Each phase
-// runs the listeners registered when it starts; the abort or failure of a
-// before-listener stops the invocation, the after-listeners' failures go to
-// the error handler (in settle) and the result stands. (The before phase is
-// not a function of its own: one more frame would make an InvokeAction's
-// goroutine grow its stack, see Registry.invoke.)
-func (f *frame) guarded(act *action, payload any, after *[]*listener, p **PanicError) (res any, err error) {
-	var g guard
-	defer g.catch(p)
-	from := 0
-	if f.inAfter {
-		res, from = f.res, indexOf(*after, f.listener)+1
-	} else {
-		if f.ctxDone() { // steps 6 and 7: the before phase
-			g.returned = true
-			return nil, stopped(f.name, StageBefore, context.Cause(f.ctx))
-		}
-		if list := f.listeners(false); len(list) > 0 {
-			if err = f.phase(list, 0, payload, false, act.concurrent); err != nil {
-				g.returned = true
-				return nil, err
-			}
-		}
-		if res, err = f.body(act, payload); err != nil { // step 8
-			g.returned = true
-			return nil, err
-		}
-		f.res, f.inAfter = res, true
-		*after = f.listeners(true)
+// prepare is steps 0 to 5 in full. It returns the action whose body runs and
+// the payload the lifecycle goes on with, or a nil action and the
+// invocation's outcome when a step ended it.
+func (f *frame) prepare(e *entry, s *snapshot, payload any) (act *action, _ any, res any, err error) {
+	if act, err = f.find(s); err != nil { // steps 0 and 1
+		return nil, nil, nil, err
 	}
-	if from < len(*after) { // step 9: its failures go to the error handler, in settle
-		f.phase(*after, from, payload, true, act.concurrent)
+	if err := f.admit(e, s, act, payload); err != nil { // step 2
+		return nil, nil, nil, err
 	}
-	g.returned = true
-	return res, nil
+	if len(s.blocks) > 0 { // step 3
+		if err := f.checkBlocks(s.blocks, payload); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if d := s.rule(); d != nil { // step 4
+		if ends, res, err := f.dedupe(d, payload); ends {
+			return nil, nil, res, err
+		}
+	}
+	if act.update != nil { // step 5
+		if payload, err = f.update(act.update, payload); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	f.beginInFlight()
+	return act, payload, nil, nil
 }
 
 // indexOf returns the index of l in list.

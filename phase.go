@@ -9,8 +9,8 @@ import (
 // phase runs one phase's snapshot of listeners, from list[from], in order
 // unless the phase is concurrent. For the before phase it returns the abort
 // or failure that stops the invocation; the after phase's failures are added
-// to f.afterErrs as they happen. It runs under the guard of frame.guarded,
-// which finds a panicking listener in f.listener.
+// to f.afterErrs as they happen. It runs under the guard of the lifecycle
+// (frame.end), which finds a panicking listener in f.listener.
 func (f *frame) phase(list []*listener, from int, payload any, after, concurrent bool) error {
 	if concurrent && len(list) > 1 {
 		return f.concurrentPhase(list, payload, after)

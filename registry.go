@@ -218,6 +218,11 @@ type snapshot struct {
 	replacements []*replacement // bottom (oldest) first
 	blocks       []*block
 	dedupes      []*dedupeRule // attached at run time, oldest first (see snapshot.rule)
+	// plain: the action is registered and has no bulkhead and nothing to
+	// do at steps 3 to 5 (no block, de-duplication or payload update), so
+	// that a Call admits it in one go (see frame.admitPlain). Set by
+	// publishLocked.
+	plain bool
 }
 
 // empty reports whether nothing is registered under the name.
@@ -267,6 +272,7 @@ func (r *Registry) write(name string, f func(s *snapshot) bool) bool {
 
 // publishLocked makes s the snapshot of e, name's entry; r.mu is held.
 func (r *Registry) publishLocked(name string, e *entry, s *snapshot) {
+	s.plain = s.act != nil && s.act.bulk == nil && len(s.blocks) == 0 && s.rule() == nil && s.act.update == nil
 	e.snap.Store(s)
 	if held := !s.empty(); held != e.held { // the registry holds what is registered
 		e.held = held

@@ -90,7 +90,7 @@ func (f *frame) body(act *action, payload any) (any, error) {
 	}
 	s := f.ent.snap.Load()
 	stack := pinned(s.replacements, s, f.gen)
-	f.enter(StageBody) // under the guard of frame.stages
+	f.enter(StageBody) // under the guard of the lifecycle (frame.end)
 	res, err := runLayer(f.ctx, stack, len(stack)-1, act.body, payload)
 	if err != nil {
 		return nil, stageError(f.ctx, f.name, StageBody, "", screen(err))
