@@ -195,7 +195,8 @@ func (f *frame) run(payload any, e *entry, s *snapshot, after *[]*listener) (any
 	var err error
 	if f.ctxDone() { // steps 6 and 7: the before phase
 		err = stopped(f.name, StageBefore, context.Cause(f.ctx))
-	} else if list := f.listeners(false); len(list) > 0 {
+	} else if now := f.ent.snap.Load(); len(now.before) > 0 { // the listeners registered now (see pinned)
+		list := pinned(now.before, now, f.gen)
 		err = f.phase(list, 0, payload, false, act.concurrent)
 	}
 	if err != nil {
@@ -206,7 +207,8 @@ func (f *frame) run(payload any, e *entry, s *snapshot, after *[]*listener) (any
 		return nil, err
 	}
 	f.res, f.inAfter = res, true
-	if *after = f.listeners(true); len(*after) > 0 { // step 9: its failures go to the error handler, in settle
+	if now := f.ent.snap.Load(); len(now.after) > 0 { // step 9: its failures go to the error handler, in settle
+		*after = pinned(now.after, now, f.gen)
 		f.phase(*after, 0, payload, true, act.concurrent)
 	}
 	return res, nil

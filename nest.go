@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -194,9 +195,17 @@ func parentNest(ctx context.Context) *nest {
 	if n, ok := ctx.(*nest); ok { // a stage's ctx passed on as it is: no Value walk
 		return n
 	}
+	if t := reflect.TypeOf(ctx); t == backgroundType || t == todoType {
+		return nil // nothing under them
+	}
 	n, _ := ctx.Value(nestKey{}).(*nest)
 	return n
 }
+
+// backgroundType and todoType are the types of context.Background() and
+// context.TODO(): types without fields, so that a ctx of one of them is that
+// context. Comparing types costs less than comparing the interfaces.
+var backgroundType, todoType = reflect.TypeOf(context.Background()), reflect.TypeOf(context.TODO())
 
 // inside reports whether ctx is, or derives from, the context of a stage of
 // one of r's invocations.
@@ -236,9 +245,9 @@ func (e *entry) makeTops(r *Registry) *topNests {
 // action's top-level nests, and the last child made of a stage's nest.
 func (r *Registry) frameless(ctx context.Context, parent *nest, name string, e *entry) *nest {
 	switch {
-	case parent == nil && e != nil && ctx == context.Background():
+	case parent == nil && e != nil && reflect.TypeOf(ctx) == backgroundType:
 		return &e.tops(r).background
-	case parent == nil && e != nil && ctx == context.TODO():
+	case parent == nil && e != nil && reflect.TypeOf(ctx) == todoType:
 		return &e.tops(r).todo
 	case parent == nil:
 		return newNest(ctx, r, name, 1, nil)

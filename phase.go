@@ -225,17 +225,6 @@ func claim(reg *Registry, name string, l *listener, after bool) bool {
 	return true
 }
 
-// listeners returns the listeners of the before phase, or of the after
-// phase, that the phase runs: those registered when it starts, but a
-// plugin's installed after the invocation began (see pinned).
-func (f *frame) listeners(after bool) []*listener {
-	s := f.ent.snap.Load()
-	if after {
-		return pinned(s.after, s, f.gen)
-	}
-	return pinned(s.before, s, f.gen)
-}
-
 // pinned returns list, a part of the snapshot s, without the plugins'
 // registrations installed after the snapshot of gen gen, the one an
 // invocation began with, so that a plugin installed in the meantime is seen
@@ -249,5 +238,10 @@ func pinned[T interface{ addedIn() uint64 }](list []T, s *snapshot, gen uint64) 
 	if s.gen == gen {
 		return list
 	}
+	return addedBy(list, gen)
+}
+
+// addedBy returns list without what was added after gen.
+func addedBy[T interface{ addedIn() uint64 }](list []T, gen uint64) []T {
 	return keep(list, func(x T) bool { return x.addedIn() <= gen })
 }

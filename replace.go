@@ -91,7 +91,13 @@ func (f *frame) body(act *action, payload any) (any, error) {
 	s := f.ent.snap.Load()
 	stack := pinned(s.replacements, s, f.gen)
 	f.enter(StageBody) // under the guard of the lifecycle (frame.end)
-	res, err := runLayer(f.ctx, stack, len(stack)-1, act.body, payload)
+	var res any
+	var err error
+	if len(stack) == 0 {
+		res, err = act.body(f.ctx, payload)
+	} else {
+		res, err = runLayer(f.ctx, stack, len(stack)-1, act.body, payload)
+	}
 	if err != nil {
 		return nil, stageError(f.ctx, f.name, StageBody, "", screen(err))
 	}
