@@ -36,8 +36,8 @@ func (r *Registry) InvokeAction(ctx context.Context, name string, payload any) *
 // Cost: without an observer or de-duplication, a call allocates nothing when
 // ctx is context.Background, context.TODO or the ctx a stage received, and
 // one 96-byte value otherwise; on top of the user's functions it costs two
-// atomic adds, a lookup by name and one recover (about 60 ns on a 2-core
-// server, a third of it the atomic adds). An observer makes it allocate its
+// atomic adds, a lookup by name and one recover (about 40 ns on a 2-core
+// server, 8 of them the atomic adds). An observer makes it allocate its
 // frame (about 5× a call of one listener and a body).
 func (r *Registry) Call(ctx context.Context, name string, payload any) (any, error) {
 	if ctx == nil {
