@@ -150,10 +150,10 @@ func (r *Registry) lookupSnap(name string, e *entry) (*entry, *snapshot) {
 //	3     checkBlocks    block.go
 //	4     dedupe         dedupe.go
 //	5     update         payload.go
-//	6, 7  invoke         invoke.go   the before phase (phases run in phase.go)
+//	6, 7  run            invoke.go   the before phase (phases run in phase.go)
 //	8     body           replace.go
-//	9     invoke         invoke.go   the after phase
-//	10    settle         frame.go    deferred by invoke: the future completes
+//	9     run            invoke.go   the after phase
+//	10    settle         frame.go    deferred by lifecycle: the future completes
 //
 // For an action with none of steps 3 to 5 (see snapshot.plain), steps 0 to
 // 5 are one admission, admitPlain. Each phase runs the listeners registered
@@ -163,9 +163,9 @@ func (r *Registry) lookupSnap(name string, e *entry) (*entry, *snapshot) {
 //
 // One deferred call, end, contains all the lifecycle's user code, and
 // another settles the invocation, however the lifecycle leaves: one recover
-// per invocation, not one per phase and body. (The phases are not functions of their own:
-// more frames would make an InvokeAction's goroutine grow its stack, see
-// Registry.invoke.)
+// per invocation, not one per phase and body. (The phases are not functions
+// of their own, and settle defers nothing unless user code is left to run:
+// more frames would make an InvokeAction's goroutine grow its stack.)
 func (f *frame) invoke(payload any, e *entry, s *snapshot) (any, error) {
 	f.lifecycle(payload, e, s)
 	return f.res, f.err
@@ -181,7 +181,7 @@ func (f *frame) lifecycle(payload any, e *entry, s *snapshot) {
 }
 
 // run is the lifecycle's steps 0 to 9, for invoke. (Its locals are not
-// invoke's: the deeper the settle's calls run, the likelier an
+// lifecycle's: the deeper the settle's calls run, the likelier an
 // InvokeAction's goroutine grows its stack.)
 func (f *frame) run(payload any, e *entry, s *snapshot, after *[]*listener) (any, error) {
 	if !f.admitPlain(e, s, payload) {
