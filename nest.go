@@ -49,7 +49,7 @@ func newNest(ctx context.Context, r *Registry, name string, depth int, f *frame)
 	if under, ok := ctx.(*nest); ok && under.reg == r {
 		n.inner, n.never = under.inner, under.never
 	} else {
-		n.never = ctx == context.Background() || ctx == context.TODO()
+		n.never = neverDone(ctx)
 	}
 	return n
 }
@@ -195,8 +195,8 @@ func parentNest(ctx context.Context) *nest {
 	if n, ok := ctx.(*nest); ok { // a stage's ctx passed on as it is: no Value walk
 		return n
 	}
-	if t := reflect.TypeOf(ctx); t == backgroundType || t == todoType {
-		return nil // nothing under them
+	if neverDone(ctx) {
+		return nil // nothing under Background or TODO
 	}
 	n, _ := ctx.Value(nestKey{}).(*nest)
 	return n
@@ -206,6 +206,12 @@ func parentNest(ctx context.Context) *nest {
 // context.TODO(): types without fields, so that a ctx of one of them is that
 // context. Comparing types costs less than comparing the interfaces.
 var backgroundType, todoType = reflect.TypeOf(context.Background()), reflect.TypeOf(context.TODO())
+
+// neverDone reports whether ctx is context.Background() or context.TODO().
+func neverDone(ctx context.Context) bool {
+	t := reflect.TypeOf(ctx)
+	return t == backgroundType || t == todoType
+}
 
 // inside reports whether ctx is, or derives from, the context of a stage of
 // one of r's invocations.
@@ -244,10 +250,11 @@ func (e *entry) makeTops(r *Registry) *topNests {
 // entry is e, nil when there is none) over ctx, sharing one where it can: an
 // action's top-level nests, and the last child made of a stage's nest.
 func (r *Registry) frameless(ctx context.Context, parent *nest, name string, e *entry) *nest {
+	t := reflect.TypeOf(ctx)
 	switch {
-	case parent == nil && e != nil && reflect.TypeOf(ctx) == backgroundType:
+	case parent == nil && e != nil && t == backgroundType:
 		return &e.tops(r).background
-	case parent == nil && e != nil && reflect.TypeOf(ctx) == todoType:
+	case parent == nil && e != nil && t == todoType:
 		return &e.tops(r).todo
 	case parent == nil:
 		return newNest(ctx, r, name, 1, nil)
