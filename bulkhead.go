@@ -96,7 +96,7 @@ type ticket struct {
 	s       *snapshot // the snapshot whose action's bulkhead this is: its body runs
 	payload any
 	out     *outcome     // the future, nil for Call
-	want    reflect.Type // a typed handle's result type
+	sig     reflect.Type // a typed handle's signature (see action.sig)
 
 	// In the line, guarded by b.mu.
 	queued     bool
@@ -111,13 +111,13 @@ type ticket struct {
 // slot (release) or its ctx is done (watchDone), whichever comes first, and
 // its goroutine starts then. In every case the invocation runs the lifecycle
 // once, so that the observer sees it begin and end once.
-func (r *Registry) spawnBounded(ctx context.Context, name string, e *entry, s *snapshot, payload any, out *outcome, want reflect.Type) {
+func (r *Registry) spawnBounded(ctx context.Context, name string, e *entry, s *snapshot, payload any, out *outcome, sig reflect.Type) {
 	parent := parentNest(ctx)
 	if parent != nil && parent.depth > r.maxDepth() {
 		r.beyondLimit(name, parent.depth+1, out)
 		return
 	}
-	t := &ticket{b: s.act.bulk, reg: r, ctx: ctx, parent: parent, name: name, e: e, s: s, payload: payload, out: out, want: want}
+	t := &ticket{b: s.act.bulk, reg: r, ctx: ctx, parent: parent, name: name, e: e, s: s, payload: payload, out: out, sig: sig}
 	if !t.b.take(t, false) {
 		go t.run()
 		return
@@ -146,12 +146,12 @@ func (r *Registry) spawnBounded(ctx context.Context, name string, e *entry, s *s
 // It takes few arguments, and reads the snapshot again, so that invoke
 // passes them all in registers: a few more words on invoke's frame would
 // make every InvokeAction's goroutine outgrow its first stack.
-func (r *Registry) invokeBounded(ctx context.Context, e *entry, payload any, out *outcome, want reflect.Type) (any, error) {
+func (r *Registry) invokeBounded(ctx context.Context, e *entry, payload any, out *outcome, sig reflect.Type) (any, error) {
 	s := e.snap.Load()
 	if s.act == nil || s.act.bulk == nil { // unregistered since invoke looked
-		return r.invoke(ctx, e.name, e, payload, out, want)
+		return r.invoke(ctx, e.name, e, payload, out, sig)
 	}
-	t := &ticket{b: s.act.bulk, reg: r, ctx: ctx, parent: parentNest(ctx), name: e.name, e: e, s: s, payload: payload, out: out, want: want}
+	t := &ticket{b: s.act.bulk, reg: r, ctx: ctx, parent: parentNest(ctx), name: e.name, e: e, s: s, payload: payload, out: out, sig: sig}
 	refused := r.closed.Load()
 	if out != nil {
 		refused = out.closedAtCall
@@ -285,11 +285,11 @@ func (t *ticket) run() (any, error) {
 	if set := r.observers.Load(); set != nil {
 		o := &observedFrame{observation: observation{obs: set.obs}}
 		r.initHeapFrame(&o.frame, t.ctx, t.name, t.parent, t.out)
-		o.frame.obs, o.frame.want, o.frame.slot = &o.observation, t.want, t
+		o.frame.obs, o.frame.sig, o.frame.slot = &o.observation, t.sig, t
 		return o.frame.invokeObserved(t.payload, t.e, t.s)
 	}
 	f := r.heapFrame(t.ctx, t.name, t.parent, t.out)
-	f.want, f.slot = t.want, t
+	f.sig, f.slot = t.sig, t
 	return f.invoke(t.payload, t.e, t.s)
 }
 

@@ -169,7 +169,7 @@ func (r *Registry) eachEntry(fn func(*entry)) {
 // lets run) every invocation whose InvokeAction returned before Close began.
 // An action with a bulkhead takes its slot here, or leaves the invocation
 // waiting for one without a goroutine (see spawnBounded).
-func (r *Registry) spawn(ctx context.Context, name string, e *entry, payload any, want reflect.Type) *outcome {
+func (r *Registry) spawn(ctx context.Context, name string, e *entry, payload any, sig reflect.Type) *outcome {
 	o := newOutcome(name)
 	r.spawned.Add(1)
 	if r.closed.Load() {
@@ -178,10 +178,10 @@ func (r *Registry) spawn(ctx context.Context, name string, e *entry, payload any
 	}
 	e, s := r.lookupSnap(name, e)
 	if s != nil && s.act != nil && s.act.bulk != nil && !o.closedAtCall {
-		r.spawnBounded(ctx, name, e, s, payload, o, want)
+		r.spawnBounded(ctx, name, e, s, payload, o, sig)
 		return o
 	}
-	go r.invoke(ctx, name, e, payload, o, want)
+	go r.invoke(ctx, name, e, payload, o, sig)
 	return o
 }
 
@@ -213,8 +213,7 @@ func (f *frame) admitPlain(e *entry, s *snapshot, payload any) bool {
 	if s == nil || !s.plain || f.out != nil || f.obs != nil || f.ctxDone() || f.depth > f.reg.maxDepth() {
 		return false
 	}
-	act := s.act
-	if f.want != nil && f.want != act.rtype && act.rtype != nil || act.check != nil && act.check(payload) != nil {
+	if act := s.act; !f.typesFit(act) && (f.sig != nil || act.check(payload) != nil) {
 		return false
 	}
 	if !f.reg.admit(&e.both, f.hint()) {
@@ -231,7 +230,7 @@ func (f *frame) admitPlain(e *entry, s *snapshot, payload any) bool {
 func (f *frame) admit(e *entry, s *snapshot, act *action, payload any) error {
 	f.ent, f.gen = e, s.gen
 	var typeErr error
-	if act.check != nil {
+	if !f.typesFit(act) {
 		typeErr = act.check(payload)
 	}
 	f.both = f.out == nil && f.obs == nil && typeErr == nil && len(s.blocks) == 0 && s.rule() == nil && act.update == nil
@@ -249,8 +248,17 @@ func (f *frame) admit(e *entry, s *snapshot, act *action, payload any) error {
 	if typeErr != nil {
 		return &Error{Action: f.name, Kind: ErrPayloadType, Err: typeErr}
 	}
-	if f.want != nil && f.want != act.rtype && act.rtype != nil {
-		return resultMisfit(f.name, act, f.want)
+	if f.sig != nil && !f.typesFit(act) {
+		return resultMisfit(f.name, act, f.sig.Out(0))
 	}
 	return nil
+}
+
+// typesFit reports whether the invocation's payload and wanted result fit
+// the action's types without a closer look: always for an untyped action,
+// and for a typed handle of the typed action's signature (P and R), whose
+// payload is a P and which wants an R. Else admit checks the payload (and
+// for a handle, that the action's results fit its R).
+func (f *frame) typesFit(act *action) bool {
+	return act.check == nil || f.sig != nil && f.sig == act.sig
 }

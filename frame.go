@@ -17,7 +17,7 @@ type frame struct {
 	parent *frame // the innermost ancestor with a frame on the heap, if any
 	depth  int
 	out    *outcome     // the future, for InvokeAction; nil for Call
-	want   reflect.Type // a typed handle's result type, nil for the untyped API
+	sig    reflect.Type // a typed handle's signature (see action.sig), nil for the untyped API
 	ent    *entry
 	gen    uint64 // the gen of the snapshot the invocation began with (see pinned)
 

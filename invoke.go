@@ -54,32 +54,32 @@ func (r *Registry) Call(ctx context.Context, name string, payload any) (any, err
 // need it, and only then does it cost an allocation.
 //
 // e is name's entry when the caller has it (a typed handle keeps it), else
-// nil and invoke looks it up. want is a typed handle's result type, nil for
-// the untyped API.
-func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload any, out *outcome, want reflect.Type) (any, error) {
+// nil and invoke looks it up. sig is a typed handle's signature (see
+// action.sig), nil for the untyped API.
+func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload any, out *outcome, sig reflect.Type) (any, error) {
 	parent := parentNest(ctx)
 	if parent != nil && parent.depth > r.maxDepth() {
 		return r.beyondLimit(name, parent.depth+1, out)
 	}
 	e, s := r.lookupSnap(name, e)
 	if s != nil && s.act != nil && s.act.bulk != nil {
-		return r.invokeBounded(ctx, e, payload, out, want)
+		return r.invokeBounded(ctx, e, payload, out, sig)
 	}
 	if set := r.observers.Load(); set != nil {
 		o := &observedFrame{observation: observation{obs: set.obs}}
 		r.initHeapFrame(&o.frame, ctx, name, parent, out)
-		o.frame.obs, o.frame.want = &o.observation, want
+		o.frame.obs, o.frame.sig = &o.observation, sig
 		return o.frame.invokeObserved(payload, e, nil)
 	}
 	if s != nil && s.rule() != nil {
 		f := r.heapFrame(ctx, name, parent, out)
-		f.want = want
+		f.sig = sig
 		return f.invoke(payload, e, s)
 	}
 	// The frame stays on this stack: nothing but this call can reach it. It
 	// is set field by field: a composite literal is built aside and copied.
 	var f frame
-	f.reg, f.name, f.depth, f.out, f.spawned, f.want = r, name, 1, out, out != nil && !out.closedAtCall, want
+	f.reg, f.name, f.depth, f.out, f.spawned, f.sig = r, name, 1, out, out != nil && !out.closedAtCall, sig
 	if parent != nil {
 		f.depth, f.parent = parent.depth+1, parent.frame
 	}
