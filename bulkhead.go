@@ -149,7 +149,7 @@ func (r *Registry) spawnBounded(ctx context.Context, name string, e *entry, s *s
 func (r *Registry) invokeBounded(ctx context.Context, e *entry, payload any, out *outcome, sig reflect.Type) (any, error) {
 	s := e.snap.Load()
 	if s.act == nil || s.act.bulk == nil { // unregistered since invoke looked
-		return r.invoke(ctx, e.name, e, payload, out, sig)
+		return invokeAs[any](r, ctx, e.name, e, payload, out, sig)
 	}
 	t := &ticket{b: s.act.bulk, reg: r, ctx: ctx, parent: parentNest(ctx), name: e.name, e: e, s: s, payload: payload, out: out, sig: sig}
 	refused := r.closed.Load()

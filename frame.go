@@ -23,7 +23,7 @@ type frame struct {
 
 	// Bookkeeping, set as the lifecycle goes on and settled by settle. (The
 	// bools and stage share one word: the frame is most of what an
-	// InvokeAction's goroutine starts with on its stack, see Registry.invoke.)
+	// InvokeAction's goroutine starts with on its stack, see invokeAs.)
 	spawned  bool // counted in reg.spawned (see Registry.spawn), not yet in ent
 	admitted bool // counted in ent.running, or ent.both when both
 	inflight bool // counted in ent.inflight, or ent.both when both

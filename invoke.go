@@ -43,11 +43,19 @@ func (r *Registry) Call(ctx context.Context, name string, payload any) (any, err
 	if ctx == nil {
 		setupPanic("Call(%q): nil context", name)
 	}
-	return r.invoke(ctx, name, nil, payload, nil, nil)
+	return invokeAs[any](r, ctx, name, nil, payload, nil, nil)
 }
 
-// invoke runs one invocation and completes out (when not nil, for
-// InvokeAction) with its outcome.
+// invoke is invokeAs for the untyped API, for InvokeAction's goroutine,
+// whose arguments would otherwise include the instance's dictionary and
+// take a larger allocation.
+func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload any, out *outcome, sig reflect.Type) (any, error) {
+	return invokeAs[any](r, ctx, name, e, payload, out, sig)
+}
+
+// invokeAs runs one invocation of r and completes out (when not nil, for
+// InvokeAction) with its outcome. P is the payload's type where the caller
+// knows it (see typedPhase), else any.
 //
 // The frame is on this goroutine's stack unless the registry has an observer
 // or the action de-duplicates or has a bulkhead: only then can a descendant
@@ -56,7 +64,7 @@ func (r *Registry) Call(ctx context.Context, name string, payload any) (any, err
 // e is name's entry when the caller has it (a typed handle keeps it), else
 // nil and invoke looks it up. sig is a typed handle's signature (see
 // action.sig), nil for the untyped API.
-func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload any, out *outcome, sig reflect.Type) (any, error) {
+func invokeAs[P any](r *Registry, ctx context.Context, name string, e *entry, payload any, out *outcome, sig reflect.Type) (any, error) {
 	parent := parentNest(ctx)
 	if parent != nil && parent.depth > r.maxDepth() {
 		return r.beyondLimit(name, parent.depth+1, out)
@@ -84,7 +92,8 @@ func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload an
 		f.depth, f.parent = parent.depth+1, parent.frame
 	}
 	f.ctx = r.frameless(ctx, parent, name, e)
-	return f.invoke(payload, e, s)
+	lifecycle[P](&f, payload, e, s)
+	return f.res, f.err
 }
 
 // beyondLimit fails an invocation made with the ctx of one that the depth
@@ -167,23 +176,24 @@ func (r *Registry) lookupSnap(name string, e *entry) (*entry, *snapshot) {
 // of their own, and settle defers nothing unless user code is left to run:
 // more frames would make an InvokeAction's goroutine grow its stack.)
 func (f *frame) invoke(payload any, e *entry, s *snapshot) (any, error) {
-	f.lifecycle(payload, e, s)
+	lifecycle[any](f, payload, e, s)
 	return f.res, f.err
 }
 
-// lifecycle is invoke's: it leaves the outcome in f.res and f.err.
-func (f *frame) lifecycle(payload any, e *entry, s *snapshot) {
+// lifecycle is invoke's: it leaves the outcome in f.res and f.err. P is the
+// payload's type where the caller knows it (see typedPhase), else any.
+func lifecycle[P any](f *frame, payload any, e *entry, s *snapshot) {
 	var after []*listener // the after phase's snapshot, once it has started
 	defer f.settle()
 	defer f.end(payload, &after)
-	f.res, f.err = f.run(payload, e, s, &after)
+	f.res, f.err = run[P](f, payload, e, s, &after)
 	f.returned = true
 }
 
 // run is the lifecycle's steps 0 to 9, for invoke. (Its locals are not
 // lifecycle's: the deeper the settle's calls run, the likelier an
 // InvokeAction's goroutine grows its stack.)
-func (f *frame) run(payload any, e *entry, s *snapshot, after *[]*listener) (any, error) {
+func run[P any](f *frame, payload any, e *entry, s *snapshot, after *[]*listener) (any, error) {
 	if !f.admitPlain(e, s, payload) {
 		act, payload2, res, err := f.prepare(e, s, payload)
 		if act == nil {
@@ -197,7 +207,11 @@ func (f *frame) run(payload any, e *entry, s *snapshot, after *[]*listener) (any
 		err = stopped(f.name, StageBefore, context.Cause(f.ctx))
 	} else if now := f.ent.snap.Load(); len(now.before) > 0 { // the listeners registered now (see pinned)
 		list := pinned(now.before, now, f.gen)
-		err = f.phase(list, 0, payload, false, act.concurrent)
+		if f.sig == nil || act.concurrent {
+			err = f.phase(list, 0, payload, false, act.concurrent)
+		} else { // a typed handle's invocation
+			err = typedPhase[P](f, list, payload, false)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -209,7 +223,11 @@ func (f *frame) run(payload any, e *entry, s *snapshot, after *[]*listener) (any
 	f.res, f.inAfter = res, true
 	if now := f.ent.snap.Load(); len(now.after) > 0 { // step 9: its failures go to the error handler, in settle
 		*after = pinned(now.after, now, f.gen)
-		f.phase(*after, 0, payload, true, act.concurrent)
+		if f.sig == nil || act.concurrent {
+			f.phase(*after, 0, payload, true, act.concurrent)
+		} else {
+			typedPhase[P](f, *after, payload, true)
+		}
 	}
 	return res, nil
 }
@@ -241,7 +259,7 @@ func (f *frame) beginSettled(payload any) (began bool) {
 	return true
 }
 
-// end, deferred by invoke before its settle, sees how the lifecycle left. If
+// end, deferred by lifecycle before its settle, sees how the lifecycle left. If
 // it did not return, user code panicked or called runtime.Goexit (which ends
 // the goroutine: settle reports the stage it was in). A panic fails the
 // invocation in the before phase or the body; in the after phase it is that

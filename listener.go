@@ -18,6 +18,7 @@ type Listener func(ctx context.Context, payload any) error
 type listener struct {
 	fn       Listener
 	ptype    reflect.Type // the payload type of a typed listener, nil for untyped
+	typed    any          // a typed listener's own func(context.Context, P) error, which fn adapts; nil for untyped
 	name     string
 	priority int
 	once     bool
@@ -107,14 +108,15 @@ func (r *Registry) AddListener(event string, fn Listener, opts ...ListenerOption
 	return r.addListener("AddListener", event, fn, nil, opts, callerSite(0))
 }
 
-// addListener adds fn, which takes payloads of type ptype (nil: any), as
-// method on behalf of the caller, whose call was made at the site at.
-func (r *Registry) addListener(method, event string, fn Listener, ptype reflect.Type, opts []ListenerOption, at site) (remove func() bool) {
+// addListener adds fn, which adapts typed (a typed listener's own func, nil
+// for an untyped listener), as method on behalf of the caller, whose call
+// was made at the site at.
+func (r *Registry) addListener(method, event string, fn Listener, typed any, opts []ListenerOption, at site) (remove func() bool) {
 	after, name := mustParseEvent(method, event)
 	if fn == nil {
 		setupPanic("%s(%q): nil listener", method, event)
 	}
-	l := newListener(fn, ptype, opts, at)
+	l := newListener(fn, typed, opts, at)
 	var bad string
 	r.write(name, func(s *snapshot) bool {
 		bad = s.listen(after, l)
@@ -126,8 +128,11 @@ func (r *Registry) addListener(method, event string, fn Listener, ptype reflect.
 	return func() bool { return r.removeListener(name, after, l) }
 }
 
-func newListener(fn Listener, ptype reflect.Type, opts []ListenerOption, at site) *listener {
-	l := &listener{fn: fn, ptype: ptype, site: at}
+func newListener(fn Listener, typed any, opts []ListenerOption, at site) *listener {
+	l := &listener{fn: fn, typed: typed, site: at}
+	if typed != nil {
+		l.ptype = reflect.TypeOf(typed).In(1)
+	}
 	for _, o := range opts {
 		o(l)
 	}

@@ -37,6 +37,45 @@ func (f *frame) phase(list []*listener, from int, payload any, after, concurrent
 	return nil
 }
 
+// typedPhase is phase for a sequential phase of a typed handle's invocation,
+// whose payloads are P: a typed listener of P is called with the payload as
+// a P, without its adapter (see listener.typed), so that it costs what an
+// untyped listener does; any other listener is called as phase calls it.
+// (It is phase's loop but for that call: one loop for both would cost the
+// untyped API a type check per listener.) A handle's InvokeAction runs with
+// P any (see Registry.invoke): its typed listeners go through their adapters.
+func typedPhase[P any](f *frame, list []*listener, payload any, after bool) error {
+	p, ok := payload.(P)
+	if !ok { // nil, or another type from a payload update: every listener checks it
+		return f.phase(list, 0, payload, after, false)
+	}
+	f.enter(stageOf(after))
+	ctx := f.ctx
+	check := !after && !ctx.never
+	for i, l := range list {
+		if check && i > 0 && ctx.Err() != nil {
+			return stopped(f.name, StageBefore, context.Cause(ctx))
+		}
+		if l.once && !claim(f.reg, f.name, l, after) {
+			continue
+		}
+		f.listener = l
+		var err error
+		if fn, ok := l.typed.(func(context.Context, P) error); ok {
+			err = fn(ctx, p)
+		} else {
+			err = l.fn(ctx, payload)
+		}
+		if err != nil {
+			if !after {
+				return beforeError(ctx, f.name, l, screen(err))
+			}
+			f.afterErrs = append(f.afterErrs, listenerError(ctx, f.name, StageAfter, l, screen(err)))
+		}
+	}
+	return nil
+}
+
 // concurrentPhase starts every listener at once, the last one in this
 // goroutine, and waits for all, however the last one leaves: after a Goexit
 // in it, the phase's outcome is left in f.err or f.afterErrs for the settle.

@@ -2,7 +2,6 @@ package actions
 
 import (
 	"errors"
-	"reflect"
 	"slices"
 	"sync"
 )
@@ -256,13 +255,13 @@ func (p *Plugin) register(name string, body Body, opts []ActionOption, at site) 
 	return removesNothing, nil
 }
 
-func (p *Plugin) addListener(method, event string, fn Listener, ptype reflect.Type, opts []ListenerOption, at site) (remove func() bool) {
+func (p *Plugin) addListener(method, event string, fn Listener, typed any, opts []ListenerOption, at site) (remove func() bool) {
 	after, name := mustParseEvent(method, event)
 	if fn == nil {
 		setupPanic("%s(%q): nil listener", method, event)
 	}
 	p.record(name, func(s *snapshot, gen uint64) error {
-		l := newListener(fn, ptype, opts, at)
+		l := newListener(fn, typed, opts, at)
 		l.owner, l.gen = p, gen
 		return p.misfit(name, s.listen(after, l))
 	})
@@ -325,7 +324,7 @@ func removesNothing() bool { return false }
 // plugin (see Action.In).
 type registrar interface {
 	register(name string, body Body, opts []ActionOption, at site) (unregister func() bool, err error)
-	addListener(method, event string, fn Listener, ptype reflect.Type, opts []ListenerOption, at site) (remove func() bool)
+	addListener(method, event string, fn Listener, typed any, opts []ListenerOption, at site) (remove func() bool)
 	replace(method, name string, layer *replacement) (remove func() bool)
 	block(name string, b *block) (unblock func() bool)
 	attachRule(name string, d *dedupeRule) (remove func() bool)

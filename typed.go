@@ -106,7 +106,7 @@ func (a Action[P, R]) Call(ctx context.Context, payload P) (R, error) {
 	if ctx == nil {
 		setupPanic("Call(%q): nil context", a.name)
 	}
-	v, err := a.reg.invoke(ctx, a.name, a.ent, payload, nil, a.sig)
+	v, err := invokeAs[P](a.reg, ctx, a.name, a.ent, payload, nil, a.sig)
 	if r, ok := v.(R); ok && err == nil { // here rather than in typedResult, which is not inlined: a call less
 		return r, nil
 	}
@@ -120,13 +120,13 @@ func (a Action[P, R]) Call(ctx context.Context, payload P) (R, error) {
 // Before adds a before-listener, as [Registry.AddListener] does with
 // "before"+name.
 func (a Action[P, R]) Before(fn func(ctx context.Context, payload P) error, opts ...ListenerOption) (remove func() bool) {
-	return a.to().addListener("Before", "before"+a.name, typedListener(fn), reflect.TypeFor[P](), opts, callerSite(0))
+	return a.to().addListener("Before", "before"+a.name, typedListener(fn), fn, opts, callerSite(0))
 }
 
 // After adds an after-listener, as [Registry.AddListener] does with
 // "after"+name.
 func (a Action[P, R]) After(fn func(ctx context.Context, payload P) error, opts ...ListenerOption) (remove func() bool) {
-	return a.to().addListener("After", "after"+a.name, typedListener(fn), reflect.TypeFor[P](), opts, callerSite(0))
+	return a.to().addListener("After", "after"+a.name, typedListener(fn), fn, opts, callerSite(0))
 }
 
 // Replace pushes a replacement, as [Registry.ReplaceAction] does. original

@@ -542,3 +542,125 @@ func TestTypedMismatch(t *testing.T) {
 		assert.ErrorIs(t, err, ErrPayloadType)
 	})
 }
+
+// TestTypedPhase covers the phases of a typed handle's invocation, which
+// call typed listeners of the handle's payload type without their adapters
+// (typedPhase): every outcome is the one the untyped API gives for the same
+// registrations, step by step and error by error.
+func TestTypedPhase(t *testing.T) {
+	errNo := errors.New("no")
+	var cancelled context.CancelCauseFunc // the cancelling scenario's
+	type world struct {
+		r              *Registry
+		steps, handled *[]string
+	}
+	// setup registers CreateOrder with a typed body, and listeners of every
+	// kind: typed for *tOrder (called directly), typed for an interface
+	// (through its adapter) and untyped, before and after.
+	setup := func(t *testing.T, extra func(w world, h Action[*tOrder, string])) world {
+		var steps, handled []string
+		r := New(WithErrorHandler(func(_ context.Context, err error) { handled = append(handled, "handled "+err.Error()) }))
+		w := world{r: r, steps: &steps, handled: &handled}
+		h := Typed[*tOrder, string](r, "CreateOrder")
+		_, err := h.Register(func(_ context.Context, o *tOrder) (string, error) {
+			steps = append(steps, "body "+o.ID)
+			return "ok " + o.ID, nil
+		})
+		require.NoError(t, err)
+		h.Before(func(_ context.Context, o *tOrder) error { steps = append(steps, "typed "+o.ID); return nil }, Named("typed"))
+		Typed[fmt.Stringer, string](r, "CreateOrder").Before(func(_ context.Context, s fmt.Stringer) error {
+			steps = append(steps, "stringer "+s.String())
+			return nil
+		})
+		r.AddListener("beforeCreateOrder", func(_ context.Context, p any) error {
+			steps = append(steps, "untyped "+p.(*tOrder).ID)
+			return nil
+		})
+		h.Before(func(_ context.Context, o *tOrder) error { steps = append(steps, "once "+o.ID); return nil }, Once())
+		h.After(func(_ context.Context, o *tOrder) error { steps = append(steps, "after "+o.ID); return nil })
+		if extra != nil {
+			extra(w, h)
+		}
+		return w
+	}
+	type call func(w world, ctx context.Context, o *tOrder) (any, error)
+	viaHandle := func(w world, ctx context.Context, o *tOrder) (any, error) {
+		return Typed[*tOrder, string](w.r, "CreateOrder").Call(ctx, o)
+	}
+	viaName := func(w world, ctx context.Context, o *tOrder) (any, error) {
+		return w.r.Call(ctx, "CreateOrder", o)
+	}
+	// outcome runs the scenario and returns what it recorded, each call's
+	// result and error, and the error handler's errors.
+	outcome := func(t *testing.T, how call, extra func(w world, h Action[*tOrder, string]), ctxOf func() context.Context, payload func(id string) *tOrder) []string {
+		w := setup(t, extra)
+		for _, id := range []string{"o1", "o2"} {
+			ctx := context.Background()
+			if ctxOf != nil {
+				ctx = ctxOf()
+			}
+			res, err := how(w, ctx, payload(id))
+			if err == nil {
+				*w.steps = append(*w.steps, fmt.Sprintf("result %v", res))
+				continue
+			}
+			var e *Error
+			require.ErrorAs(t, err, &e)
+			*w.steps = append(*w.steps, fmt.Sprintf("error %v; kind %v, stage %v, listener %q", err, e.Kind, e.Stage, e.Listener))
+		}
+		return append(*w.steps, *w.handled...)
+	}
+	for _, tc := range []struct {
+		name  string
+		extra func(w world, h Action[*tOrder, string])
+		ctx   func() context.Context
+		nilP  bool     // invoke with a nil *tOrder
+		want  []string // the first steps, as a check that the scenario happened
+	}{
+		{name: "every kind of listener in order, a once-listener once", want: []string{"typed o1", "stringer o1", "untyped o1", "once o1", "body o1", "after o1"}},
+		{name: "a typed listener's abort", extra: func(w world, h Action[*tOrder, string]) {
+			h.Before(func(context.Context, *tOrder) error { return Abort(errNo) }, Named("veto"), Priority(1))
+		}},
+		{name: "a typed listener's failure", extra: func(w world, h Action[*tOrder, string]) {
+			h.Before(func(context.Context, *tOrder) error { return errNo }, Named("broken"))
+		}},
+		{name: "a typed listener's panic", extra: func(w world, h Action[*tOrder, string]) {
+			h.Before(func(context.Context, *tOrder) error { panic("boom") }, Named("panics"), Priority(-1))
+		}},
+		{name: "a typed after-listener's failure goes to the error handler", extra: func(w world, h Action[*tOrder, string]) {
+			h.After(func(context.Context, *tOrder) error { return errNo }, Named("late"))
+		}},
+		{name: "a typed after-listener's panic, and the phase goes on", extra: func(w world, h Action[*tOrder, string]) {
+			h.After(func(context.Context, *tOrder) error { panic("late boom") }, Named("late"), Priority(1))
+		}},
+		{name: "a typed listener cancels: the next one does not run", ctx: func() context.Context {
+			ctx, cancel := context.WithCancelCause(context.Background())
+			cancelled = cancel
+			return ctx
+		}, extra: func(w world, h Action[*tOrder, string]) {
+			h.Before(func(context.Context, *tOrder) error { cancelled(errNo); return nil }, Named("canceller"), Priority(1))
+		}},
+		{name: "a nil payload reaches a typed listener as nil", nilP: true, extra: func(w world, h Action[*tOrder, string]) {
+			h.Before(func(_ context.Context, o *tOrder) error {
+				if o == nil {
+					return Abort(errNo)
+				}
+				return nil
+			}, Named("nil check"), Priority(2))
+		}, want: []string{`error actions: CreateOrder: action aborted in before phase by listener "nil check": no; kind actions: action aborted, stage before phase, listener "nil check"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			payload := func(id string) *tOrder { return &tOrder{ID: id} }
+			if tc.nilP {
+				payload = func(string) *tOrder { return nil }
+			}
+			byHandle := outcome(t, viaHandle, tc.extra, tc.ctx, payload)
+			byName := outcome(t, viaName, tc.extra, tc.ctx, payload)
+			require.NotEmpty(t, byHandle)
+			assert.Equal(t, byName, byHandle)
+			if tc.want != nil {
+				assert.Equal(t, tc.want, byHandle[:len(tc.want)])
+			}
+		})
+	}
+}
