@@ -82,7 +82,8 @@ func invokeAs[P any](r *Registry, ctx context.Context, name string, e *entry, pa
 	if s != nil && s.rule() != nil {
 		f := r.heapFrame(ctx, name, parent, out)
 		f.sig = sig
-		return f.invoke(payload, e, s)
+		lifecycle[P](f, payload, e, s)
+		return f.res, f.err
 	}
 	// The frame stays on this stack: nothing but this call can reach it. It
 	// is set field by field: a composite literal is built aside and copied.

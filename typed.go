@@ -29,8 +29,9 @@ import (
 // Cost: a handle's Call costs what [Registry.Call] does. A handle of the
 // action's own types needs no type check at admission, and its typed
 // listeners of P are called with the payload as a P; other listeners, and
-// every typed listener of an invocation through Invoke, go through an
-// adapter that checks the payload's type (one more call per listener).
+// the typed listeners of an invocation through Invoke, seen by an observer
+// or bounded by a [Bulkhead], go through an adapter that checks the
+// payload's type (one more call per listener).
 type Action[P, R any] struct {
 	reg  *Registry
 	name string

@@ -618,6 +618,9 @@ func TestTypedPhase(t *testing.T) {
 		want  []string // the first steps, as a check that the scenario happened
 	}{
 		{name: "every kind of listener in order, a once-listener once", want: []string{"typed o1", "stringer o1", "untyped o1", "once o1", "body o1", "after o1"}},
+		{name: "with a de-duplication rule: its frame is on the heap", extra: func(w world, h Action[*tOrder, string]) {
+			h.Deduplicate(func(o *tOrder) string { return o.ID }, SharePending)
+		}, want: []string{"typed o1", "stringer o1", "untyped o1", "once o1", "body o1", "after o1", "result ok o1"}},
 		{name: "a typed listener's abort", extra: func(w world, h Action[*tOrder, string]) {
 			h.Before(func(context.Context, *tOrder) error { return Abort(errNo) }, Named("veto"), Priority(1))
 		}},
