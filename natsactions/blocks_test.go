@@ -144,7 +144,7 @@ func TestBlocksCarryTheirReason(t *testing.T) {
 	}
 
 	require.NoError(t, a.blocks.Block(ctx, "Ship"))
-	eventually(t, ctx, "the block on B", func() bool { return b.ship(ctx, "acme") != nil })
+	eventually(t, ctx, "the block on A and B", func() bool { return a.ship(ctx, "acme") != nil && b.ship(ctx, "acme") != nil })
 	for _, r := range []*replica{a, b} {
 		err := r.ship(ctx, "acme")
 		require.ErrorIs(t, err, actions.ErrBlocked)
@@ -163,7 +163,13 @@ func TestBlocksCarryTheirReason(t *testing.T) {
 	require.NoError(t, a.blocks.Unblock(ctx, "Ship"))
 
 	require.NoError(t, a.blocks.BlockKey(ctx, "Ship", "acme"))
-	eventually(t, ctx, "the keyed block on B", func() bool { return b.ship(ctx, "acme") != nil })
+	// Wait for the keyed block itself: until the unblock has reached a
+	// replica, the whole action's block still answers there.
+	keyed := func(r *replica) bool {
+		cb := reasonOf(r.ship(ctx, "acme"))
+		return cb != nil && cb.Keyed
+	}
+	eventually(t, ctx, "the keyed block on A and B", func() bool { return keyed(a) && keyed(b) })
 	for _, r := range []*replica{a, b} {
 		err := r.ship(ctx, "acme")
 		require.ErrorIs(t, err, actions.ErrBlocked)
