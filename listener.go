@@ -17,8 +17,7 @@ type Listener func(ctx context.Context, payload any) error
 // listener is one registration of a Listener.
 type listener struct {
 	fn       Listener
-	ptype    reflect.Type // the payload type of a typed listener, nil for untyped
-	typed    any          // a typed listener's own func(context.Context, P) error, which fn adapts; nil for untyped
+	typed    any // a typed listener's own func(context.Context, P) error, which fn adapts; nil for untyped
 	name     string
 	priority int
 	once     bool
@@ -29,6 +28,14 @@ type listener struct {
 }
 
 func (l *listener) addedIn() uint64 { return l.gen }
+
+// ptype returns the payload type of a typed listener, nil for an untyped one.
+func (l *listener) ptype() reflect.Type {
+	if l.typed == nil {
+		return nil
+	}
+	return reflect.TypeOf(l.typed).In(1)
+}
 
 // ListenerOption configures a listener at [Registry.AddListener].
 type ListenerOption func(*listener)
@@ -130,9 +137,6 @@ func (r *Registry) addListener(method, event string, fn Listener, typed any, opt
 
 func newListener(fn Listener, typed any, opts []ListenerOption, at site) *listener {
 	l := &listener{fn: fn, typed: typed, site: at}
-	if typed != nil {
-		l.ptype = reflect.TypeOf(typed).In(1)
-	}
 	for _, o := range opts {
 		o(l)
 	}

@@ -31,8 +31,8 @@ func misfit(a *action, s *snapshot) string {
 	}
 	for _, list := range [][]*listener{s.before, s.after} {
 		for _, l := range list {
-			if !fits(a.ptype, l.ptype) {
-				return fmt.Sprintf("a listener%s takes payloads of type %v; the action's are %v", quoted(l.name), l.ptype, a.ptype)
+			if p := l.ptype(); !fits(a.ptype, p) {
+				return fmt.Sprintf("a listener%s takes payloads of type %v; the action's are %v", quoted(l.name), p, a.ptype)
 			}
 		}
 	}
