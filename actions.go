@@ -18,9 +18,7 @@ type action struct {
 	dedupe     *dedupeRule             // from the Deduplicate option, nil when off
 	concurrent bool                    // listeners of a phase run concurrently
 	check      func(payload any) error // payload type check of a typed action, nil for untyped
-	ptype      reflect.Type            // a typed action's payload type, nil for untyped
-	rtype      reflect.Type            // a typed action's result type, nil for untyped
-	sig        reflect.Type            // a typed action's func(P) R, nil for untyped (see typesFit)
+	sig        reflect.Type            // a typed action's func(P) R, its payload and result types; nil for untyped (see typesFit)
 	site       site                    // where it was registered, "dir/file.go:line" (see ActionInfo.Source)
 	owner      *Plugin                 // the plugin that registered it, if any
 	bulk       *bulkhead               // bounded execution, nil when unbounded (see Bulkhead)

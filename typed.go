@@ -93,7 +93,7 @@ func (a Action[P, R]) Register(body func(ctx context.Context, payload P) (R, err
 		return err
 	}
 	opts = append(opts[:len(opts):len(opts)], func(x *action) {
-		x.check, x.ptype, x.rtype, x.sig = check, reflect.TypeFor[P](), reflect.TypeFor[R](), a.sig
+		x.check, x.sig = check, a.sig
 	})
 	return a.to().register(a.name, untypedBody(body), opts, callerSite(0))
 }

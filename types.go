@@ -26,22 +26,23 @@ func fits(have, want reflect.Type) bool {
 
 // misfit describes what of s cannot fit its typed action a, or "".
 func misfit(a *action, s *snapshot) string {
-	if a == nil || a.ptype == nil {
+	if a == nil || a.sig == nil {
 		return ""
 	}
+	ptype, rtype := a.sig.In(0), a.sig.Out(0)
 	for _, list := range [][]*listener{s.before, s.after} {
 		for _, l := range list {
-			if p := l.ptype(); !fits(a.ptype, p) {
-				return fmt.Sprintf("a listener%s takes payloads of type %v; the action's are %v", quoted(l.name), p, a.ptype)
+			if p := l.ptype(); !fits(ptype, p) {
+				return fmt.Sprintf("a listener%s takes payloads of type %v; the action's are %v", quoted(l.name), p, ptype)
 			}
 		}
 	}
 	for _, x := range s.replacements {
-		if !fits(a.ptype, x.ptype) {
-			return fmt.Sprintf("a replacement takes payloads of type %v; the action's are %v", x.ptype, a.ptype)
+		if !fits(ptype, x.ptype) {
+			return fmt.Sprintf("a replacement takes payloads of type %v; the action's are %v", x.ptype, ptype)
 		}
-		if !fits(a.rtype, x.rtype) {
-			return fmt.Sprintf("a replacement returns results of type %v; the action's are %v", x.rtype, a.rtype)
+		if !fits(rtype, x.rtype) {
+			return fmt.Sprintf("a replacement returns results of type %v; the action's are %v", x.rtype, rtype)
 		}
 	}
 	return ""
@@ -57,8 +58,9 @@ func quoted(name string) string {
 // resultMisfit is the error of a typed Call or Invoke whose result type R
 // cannot take the typed action's results, before any stage runs.
 func resultMisfit(name string, a *action, want reflect.Type) error {
-	if fits(a.rtype, want) {
+	got := a.sig.Out(0)
+	if fits(got, want) {
 		return nil
 	}
-	return &Error{Action: name, Kind: ErrPayloadType, Err: &PayloadTypeError{Want: want, Got: a.rtype, Result: true}}
+	return &Error{Action: name, Kind: ErrPayloadType, Err: &PayloadTypeError{Want: want, Got: got, Result: true}}
 }
