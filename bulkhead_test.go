@@ -107,10 +107,13 @@ func TestBulkhead(t *testing.T) {
 					errs <- err
 				})
 			}
+			// InFlight counts an invocation from its admission, before its body
+			// starts: wait for the bodies themselves too.
 			eventually(t, "limit running and the others waiting", func() bool {
-				return r.InFlight(bulkAction) == limit && r.Waiting(bulkAction) == callers-limit
+				return r.InFlight(bulkAction) == limit && r.Waiting(bulkAction) == callers-limit &&
+					g.running.Load() == limit
 			})
-			assert.EqualValues(t, limit, g.running.Load(), "bodies running while the others wait")
+			assert.EqualValues(t, limit, g.most.Load(), "the most bodies running while the others wait")
 			close(g.gate)
 			_, ok := within(t, "the invocations", func() bool { wg.Wait(); return true })
 			require.True(t, ok)
