@@ -224,26 +224,10 @@ func (r *Registry) inside(ctx context.Context) bool {
 	return false
 }
 
-// topNests holds the shared nests over context.Background and context.TODO
-// of one action (see entry.tops), made on first use.
-type topNests struct{ background, todo nest }
-
-func (e *entry) tops(r *Registry) *topNests {
-	if t := e.top.Load(); t != nil {
-		return t
-	}
-	return e.makeTops(r)
-}
-
-func (e *entry) makeTops(r *Registry) *topNests {
-	t := &topNests{
-		background: nest{Context: context.Background(), inner: context.Background(), reg: r, name: e.name, depth: 1, never: true},
-		todo:       nest{Context: context.TODO(), inner: context.TODO(), reg: r, name: e.name, depth: 1, never: true},
-	}
-	if e.top.CompareAndSwap(nil, t) {
-		return t
-	}
-	return e.top.Load()
+// topNest returns a shared nest over ctx, context.Background() or
+// context.TODO(), for top-level invocations of name.
+func topNest(ctx context.Context, r *Registry, name string) nest {
+	return nest{Context: ctx, inner: ctx, reg: r, name: name, depth: 1, never: true}
 }
 
 // frameless returns a nest without frame for r's invocation of name (whose
@@ -253,9 +237,9 @@ func (r *Registry) frameless(ctx context.Context, parent *nest, name string, e *
 	t := reflect.TypeOf(ctx)
 	switch {
 	case parent == nil && e != nil && t == backgroundType:
-		return &e.tops(r).background
+		return &e.background
 	case parent == nil && e != nil && t == todoType:
-		return &e.tops(r).todo
+		return &e.todo
 	case parent == nil:
 		return newNest(ctx, r, name, 1, nil)
 	case ctx == context.Context(parent):

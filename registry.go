@@ -201,9 +201,12 @@ type entry struct {
 	dmu     sync.Mutex         // guards pending
 	pending map[string]*flight // de-duplication: in-flight invocation by key
 
-	top  atomic.Pointer[topNests] // the action's shared top-level nests, see frameless
-	weak weak.Pointer[entry]      // to itself, what entries holds while held is false
-	held bool                     // entries holds the entry itself; guarded by Registry.mu
+	// background and todo are the nests of the action's top-level
+	// invocations over context.Background and context.TODO (see frameless).
+	background, todo nest
+
+	weak weak.Pointer[entry] // to itself, what entries holds while held is false
+	held bool                // entries holds the entry itself; guarded by Registry.mu
 }
 
 // snapshot is immutable once published: writers build a new one.
@@ -385,7 +388,7 @@ func (t *heldTable) put(e *entry) {
 func (r *Registry) entryLocked(name string) *entry {
 	e := r.lookup(name)
 	if e == nil {
-		e = &entry{name: name}
+		e = &entry{name: name, background: topNest(context.Background(), r, name), todo: topNest(context.TODO(), r, name)}
 		e.snap.Store(&snapshot{})
 		e.weak = weak.Make(e)
 		r.entries.Store(name, e.weak)
