@@ -55,7 +55,7 @@ func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload an
 
 // invokeAs runs one invocation of r and completes out (when not nil, for
 // InvokeAction) with its outcome. P is the payload's type where the caller
-// knows it (see typedPhase), else any.
+// knows it (see run), else any.
 //
 // The frame is on this goroutine's stack unless the registry has an observer
 // or the action de-duplicates or has a bulkhead: only then can a descendant
@@ -160,9 +160,9 @@ func (r *Registry) lookupSnap(name string, e *entry) (*entry, *snapshot) {
 //	3     checkBlocks    block.go
 //	4     dedupe         dedupe.go
 //	5     update         payload.go
-//	6, 7  run            invoke.go   the before phase (phases run in phase.go)
+//	6, 7  run            invoke.go   the before phase (a concurrent one in phase.go)
 //	8     body           replace.go
-//	9     run            invoke.go   the after phase
+//	9     afterPhase     phase.go    the after phase
 //	10    settle         frame.go    deferred by lifecycle: the future completes
 //
 // For an action with none of steps 3 to 5 (see snapshot.plain), steps 0 to
@@ -173,8 +173,8 @@ func (r *Registry) lookupSnap(name string, e *entry) (*entry, *snapshot) {
 //
 // One deferred call, end, contains all the lifecycle's user code, and
 // another settles the invocation, however the lifecycle leaves: one recover
-// per invocation, not one per phase and body. (The phases are not functions
-// of their own, and settle defers nothing unless user code is left to run:
+// per invocation, not one per phase and body. (The phases have no guard of
+// their own, and settle defers nothing unless user code is left to run:
 // more frames would make an InvokeAction's goroutine grow its stack.)
 func (f *frame) invoke(payload any, e *entry, s *snapshot) (any, error) {
 	lifecycle[any](f, payload, e, s)
@@ -182,7 +182,7 @@ func (f *frame) invoke(payload any, e *entry, s *snapshot) (any, error) {
 }
 
 // lifecycle is invoke's: it leaves the outcome in f.res and f.err. P is the
-// payload's type where the caller knows it (see typedPhase), else any.
+// payload's type where the caller knows it (see run), else any.
 func lifecycle[P any](f *frame, payload any, e *entry, s *snapshot) {
 	var after []*listener // the after phase's snapshot, once it has started
 	defer f.settle()
@@ -194,6 +194,15 @@ func lifecycle[P any](f *frame, payload any, e *entry, s *snapshot) {
 // run is the lifecycle's steps 0 to 9, for invoke. (Its locals are not
 // lifecycle's: the deeper the settle's calls run, the likelier an
 // InvokeAction's goroutine grows its stack.)
+//
+// The before phase of a sequential action runs here, not in a function of
+// its own: the call, its arguments and their spills cost a Call of one
+// listener and a body a tenth of its time. Its abort or failure stops the
+// invocation; ctx's cancellation is checked between its listeners. A typed
+// handle's invocation, whose payloads are P, calls a typed listener of P
+// with the payload as a P, without its adapter (see listener.typed), so
+// that it costs what an untyped listener does; any other listener, and
+// every listener of the untyped API, is called through fn.
 func run[P any](f *frame, payload any, e *entry, s *snapshot, after *[]*listener) (any, error) {
 	if !f.admitPlain(e, s, payload) {
 		act, payload2, res, err := f.prepare(e, s, payload)
@@ -203,19 +212,41 @@ func run[P any](f *frame, payload any, e *entry, s *snapshot, after *[]*listener
 		payload = payload2
 	}
 	act := s.act
-	var err error
+	ctx := f.ctx
 	if f.ctxDone() { // steps 6 and 7: the before phase
-		err = stopped(f.name, StageBefore, context.Cause(f.ctx))
-	} else if now := f.ent.snap.Load(); len(now.before) > 0 { // the listeners registered now (see pinned)
-		list := pinned(now.before, now, f.gen)
-		if f.sig == nil || act.concurrent {
-			err = f.phase(list, 0, payload, false, act.concurrent)
-		} else { // a typed handle's invocation
-			err = typedPhase[P](f, list, payload, false)
-		}
+		return nil, stopped(f.name, StageBefore, context.Cause(ctx))
 	}
-	if err != nil {
-		return nil, err
+	p, typed := payload.(P) // nil, or another type from a payload update: every listener checks it
+	typed = typed && f.sig != nil && !act.concurrent
+	now := f.ent.snap.Load()
+	if list := pinned(now.before, now, f.gen); act.concurrent && len(list) > 1 { // the listeners registered now (see pinned)
+		if err := f.concurrentPhase(list, payload, false); err != nil {
+			return nil, err
+		}
+	} else if len(list) > 0 {
+		f.enter(StageBefore)
+		for i, l := range list {
+			if i > 0 && !ctx.never && ctx.Err() != nil {
+				return nil, stopped(f.name, StageBefore, context.Cause(ctx))
+			}
+			if l.once && !claim(f.reg, f.name, l, false) {
+				continue
+			}
+			f.listener = l
+			var fn func(context.Context, P) error
+			if typed {
+				fn, _ = l.typed.(func(context.Context, P) error)
+			}
+			var err error
+			if fn != nil {
+				err = fn(ctx, p)
+			} else {
+				err = l.fn(ctx, payload)
+			}
+			if err != nil {
+				return nil, beforeError(ctx, f.name, l, screen(err))
+			}
+		}
 	}
 	res, err := f.body(act, payload) // step 8
 	if err != nil {
@@ -224,10 +255,10 @@ func run[P any](f *frame, payload any, e *entry, s *snapshot, after *[]*listener
 	f.res, f.inAfter = res, true
 	if now := f.ent.snap.Load(); len(now.after) > 0 { // step 9: its failures go to the error handler, in settle
 		*after = pinned(now.after, now, f.gen)
-		if f.sig == nil || act.concurrent {
-			f.phase(*after, 0, payload, true, act.concurrent)
+		if act.concurrent && len(*after) > 1 {
+			f.concurrentPhase(*after, payload, true)
 		} else {
-			typedPhase[P](f, *after, payload, true)
+			afterPhase(f, *after, 0, payload, p, typed)
 		}
 	}
 	return res, nil
@@ -289,7 +320,7 @@ func (f *frame) end(payload any, after *[]*listener) {
 func (f *frame) afterFrom(after []*listener, payload any, p **PanicError) {
 	var g guard
 	defer g.catch(p)
-	f.phase(after, indexOf(after, f.listener)+1, payload, true, false)
+	afterPhase[any](f, after, indexOf(after, f.listener)+1, payload, nil, false)
 	g.returned = true
 }
 

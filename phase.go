@@ -6,74 +6,33 @@ import (
 	"sync"
 )
 
-// phase runs one phase's snapshot of listeners, from list[from], in order
-// unless the phase is concurrent. For the before phase it returns the abort
-// or failure that stops the invocation; the after phase's failures are added
-// to f.afterErrs as they happen. It runs under the guard of the lifecycle
-// (frame.end), which finds a panicking listener in f.listener.
-func (f *frame) phase(list []*listener, from int, payload any, after, concurrent bool) error {
-	if concurrent && len(list) > 1 {
-		return f.concurrentPhase(list, payload, after)
-	}
-	f.enter(stageOf(after))
+// afterPhase runs the after phase of a sequential action, from list[from]:
+// its failures are added to f.afterErrs as they happen. It runs under the
+// guard of the lifecycle (frame.end), which finds a panicking listener in
+// f.listener and goes on with the next (see frame.afterFrom). When typed, a
+// typed listener of P is called with p, as in run's before phase.
+func afterPhase[P any](f *frame, list []*listener, from int, payload any, p P, typed bool) {
+	f.enter(StageAfter)
 	ctx := f.ctx
-	check := !after && !ctx.never // cancellation is checked between before-listeners
-	for i := from; i < len(list); i++ {
-		l := list[i]
-		if check && i > 0 && ctx.Err() != nil {
-			return stopped(f.name, StageBefore, context.Cause(ctx))
-		}
-		if l.once && !claim(f.reg, f.name, l, after) {
+	for _, l := range list[from:] {
+		if l.once && !claim(f.reg, f.name, l, true) {
 			continue
 		}
 		f.listener = l
-		if err := l.fn(ctx, payload); err != nil {
-			if !after {
-				return beforeError(ctx, f.name, l, screen(err))
-			}
-			f.afterErrs = append(f.afterErrs, listenerError(ctx, f.name, StageAfter, l, screen(err)))
+		var fn func(context.Context, P) error
+		if typed {
+			fn, _ = l.typed.(func(context.Context, P) error)
 		}
-	}
-	return nil
-}
-
-// typedPhase is phase for a sequential phase of a typed handle's invocation,
-// whose payloads are P: a typed listener of P is called with the payload as
-// a P, without its adapter (see listener.typed), so that it costs what an
-// untyped listener does; any other listener is called as phase calls it.
-// (It is phase's loop but for that call: one loop for both would cost the
-// untyped API a type check per listener.) A handle's InvokeAction runs with
-// P any (see Registry.invoke): its typed listeners go through their adapters.
-func typedPhase[P any](f *frame, list []*listener, payload any, after bool) error {
-	p, ok := payload.(P)
-	if !ok { // nil, or another type from a payload update: every listener checks it
-		return f.phase(list, 0, payload, after, false)
-	}
-	f.enter(stageOf(after))
-	ctx := f.ctx
-	check := !after && !ctx.never
-	for i, l := range list {
-		if check && i > 0 && ctx.Err() != nil {
-			return stopped(f.name, StageBefore, context.Cause(ctx))
-		}
-		if l.once && !claim(f.reg, f.name, l, after) {
-			continue
-		}
-		f.listener = l
 		var err error
-		if fn, ok := l.typed.(func(context.Context, P) error); ok {
+		if fn != nil {
 			err = fn(ctx, p)
 		} else {
 			err = l.fn(ctx, payload)
 		}
 		if err != nil {
-			if !after {
-				return beforeError(ctx, f.name, l, screen(err))
-			}
 			f.afterErrs = append(f.afterErrs, listenerError(ctx, f.name, StageAfter, l, screen(err)))
 		}
 	}
-	return nil
 }
 
 // concurrentPhase starts every listener at once, the last one in this
@@ -225,13 +184,6 @@ func (p *concurrent) result() error {
 		return primary
 	}
 	return errors.Join(all...)
-}
-
-func stageOf(after bool) Stage {
-	if after {
-		return StageAfter
-	}
-	return StageBefore
 }
 
 // beforeError turns a before-listener's error into the invocation's: an
