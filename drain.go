@@ -204,23 +204,18 @@ func (r *Registry) signalDrained() {
 	}
 }
 
-// admitPlain is steps 0 to 5 of a Call of an action that has nothing to do
-// in them but admit it (see snapshot.plain), made in one go: it reports
-// false, having changed nothing, when the invocation needs them in full
-// (prepare), to go on or to fail. Counting in ent.both, the invocation opens
-// its in-flight window with its admission.
-func (f *frame) admitPlain(e *entry, s *snapshot, payload any) bool {
+// admitsPlain reports whether steps 0 to 5 of the invocation are no more
+// than its admission, made in one go by run: a Call of an action that has
+// nothing to do in them (see snapshot.plain), whose ctx is not done, within
+// the depth limit, with a payload its types fit. Counting in ent.both, such
+// an invocation opens its in-flight window with its admission. Otherwise
+// the steps run in full (prepare), to go on or to fail.
+func (f *frame) admitsPlain(s *snapshot, payload any) bool {
 	if s == nil || !s.plain || f.out != nil || f.obs != nil || f.ctxDone() || f.depth > f.reg.maxDepth() {
 		return false
 	}
-	if act := s.act; !f.typesFit(act) && (f.sig != nil || act.check(payload) != nil) {
-		return false
-	}
-	if !f.reg.admit(&e.both, f.hint()) {
-		return false
-	}
-	f.ent, f.gen, f.both, f.admitted, f.inflight = e, s.gen, true, true, true
-	return true
+	act := s.act
+	return f.typesFit(act) || f.sig == nil && act.check(payload) == nil
 }
 
 // admit is step 2: a closed registry fails the invocation, else it is

@@ -151,7 +151,7 @@ func (r *Registry) lookupSnap(name string, e *entry) (*entry, *snapshot) {
 	return nil, nil
 }
 
-// invoke runs the lifecycle, one call per step of "Lifecycle" in the package
+// invoke runs the lifecycle, the steps of "Lifecycle" in the package
 // documentation:
 //
 //	      take           bulkhead.go before invoke: a slot, for an action with a bulkhead
@@ -160,16 +160,15 @@ func (r *Registry) lookupSnap(name string, e *entry) (*entry, *snapshot) {
 //	3     checkBlocks    block.go
 //	4     dedupe         dedupe.go
 //	5     update         payload.go
-//	6, 7  run            invoke.go   the before phase (a concurrent one in phase.go)
-//	8     body           replace.go
-//	9     afterPhase     phase.go    the after phase
+//	6-9   run            invoke.go   the before phase, the body, the after phase
+//	                     phase.go    a concurrent phase
 //	10    settle         frame.go    deferred by lifecycle: the future completes
 //
 // For an action with none of steps 3 to 5 (see snapshot.plain), steps 0 to
-// 5 are one admission, admitPlain. Each phase runs the listeners registered
-// when it starts; the abort or failure of a before-listener stops the
-// invocation, the after-listeners' failures go to the error handler (in
-// settle) and the result stands.
+// 5 are one admission, made by run (see admitsPlain). Each phase runs the
+// listeners registered when it starts; the abort or failure of a
+// before-listener stops the invocation, the after-listeners' failures go to
+// the error handler (in settle) and the result stands.
 //
 // One deferred call, end, contains all the lifecycle's user code, and
 // another settles the invocation, however the lifecycle leaves: one recover
@@ -195,16 +194,21 @@ func lifecycle[P any](f *frame, payload any, e *entry, s *snapshot) {
 // lifecycle's: the deeper the settle's calls run, the likelier an
 // InvokeAction's goroutine grows its stack.)
 //
-// The before phase of a sequential action runs here, not in a function of
-// its own: the call, its arguments and their spills cost a Call of one
-// listener and a body a tenth of its time. Its abort or failure stops the
-// invocation; ctx's cancellation is checked between its listeners. A typed
-// handle's invocation, whose payloads are P, calls a typed listener of P
-// with the payload as a P, without its adapter (see listener.typed), so
-// that it costs what an untyped listener does; any other listener, and
-// every listener of the untyped API, is called through fn.
+// The steps of a sequential action's phases and body are written out here
+// rather than called: the calls, their arguments and their spills cost a
+// Call of one listener and a body about a fifth of its time. (afterFrom
+// repeats the after phase's loop, to go on after a panicking listener.) The
+// abort or failure of a before-listener stops the invocation, and ctx's
+// cancellation is checked between before-listeners; an after-listener's
+// failure is added to f.afterErrs. A typed handle's invocation, whose
+// payloads are P, calls a typed listener of P with the payload as a P,
+// without its adapter (see listener.typed), so that it costs what an
+// untyped listener does; any other listener, and every listener of the
+// untyped API, is called through fn.
 func run[P any](f *frame, payload any, e *entry, s *snapshot, after *[]*listener) (any, error) {
-	if !f.admitPlain(e, s, payload) {
+	if f.admitsPlain(s, payload) && f.reg.admit(&e.both, f.hint()) { // steps 0 to 5 in one
+		f.ent, f.gen, f.both, f.admitted, f.inflight = e, s.gen, true, true, true
+	} else {
 		act, payload2, res, err := f.prepare(e, s, payload)
 		if act == nil {
 			return res, err
@@ -248,9 +252,21 @@ func run[P any](f *frame, payload any, e *entry, s *snapshot, after *[]*listener
 			}
 		}
 	}
-	res, err := f.body(act, payload) // step 8
+	if f.ctxDone() { // step 8: the body, the top of the replacement stack as it is now
+		return nil, stopped(f.name, StageBody, context.Cause(ctx))
+	}
+	now = f.ent.snap.Load()
+	stack := pinned(now.replacements, now, f.gen)
+	f.enter(StageBody)
+	var res any
+	var err error
+	if len(stack) == 0 {
+		res, err = act.body(ctx, payload)
+	} else {
+		res, err = runLayer(ctx, stack, len(stack)-1, act.body, payload)
+	}
 	if err != nil {
-		return nil, err
+		return nil, stageError(ctx, f.name, StageBody, "", screen(err))
 	}
 	f.res, f.inAfter = res, true
 	if now := f.ent.snap.Load(); len(now.after) > 0 { // step 9: its failures go to the error handler, in settle
@@ -258,7 +274,26 @@ func run[P any](f *frame, payload any, e *entry, s *snapshot, after *[]*listener
 		if act.concurrent && len(*after) > 1 {
 			f.concurrentPhase(*after, payload, true)
 		} else {
-			afterPhase(f, *after, 0, payload, p, typed)
+			f.enter(StageAfter)
+			for _, l := range *after {
+				if l.once && !claim(f.reg, f.name, l, true) {
+					continue
+				}
+				f.listener = l
+				var fn func(context.Context, P) error
+				if typed {
+					fn, _ = l.typed.(func(context.Context, P) error)
+				}
+				var err error
+				if fn != nil {
+					err = fn(ctx, p)
+				} else {
+					err = l.fn(ctx, payload)
+				}
+				if err != nil {
+					f.afterErrs = append(f.afterErrs, listenerError(ctx, f.name, StageAfter, l, screen(err)))
+				}
+			}
 		}
 	}
 	return res, nil
@@ -316,11 +351,24 @@ func (f *frame) end(payload any, after *[]*listener) {
 }
 
 // afterFrom runs the rest of the after phase after f.listener, whose panic
-// invoke recovered, and sets *p to the panic that leaves it, if one does.
+// the lifecycle's guard recovered, as run runs it (but for typed listeners,
+// called through their adapters), and sets *p to the panic that leaves it,
+// if one does.
 func (f *frame) afterFrom(after []*listener, payload any, p **PanicError) {
 	var g guard
 	defer g.catch(p)
-	afterPhase[any](f, after, indexOf(after, f.listener)+1, payload, nil, false)
+	rest := after[indexOf(after, f.listener)+1:]
+	f.enter(StageAfter)
+	ctx := f.ctx
+	for _, l := range rest {
+		if l.once && !claim(f.reg, f.name, l, true) {
+			continue
+		}
+		f.listener = l
+		if err := l.fn(ctx, payload); err != nil {
+			f.afterErrs = append(f.afterErrs, listenerError(ctx, f.name, StageAfter, l, screen(err)))
+		}
+	}
 	g.returned = true
 }
 

@@ -6,35 +6,6 @@ import (
 	"sync"
 )
 
-// afterPhase runs the after phase of a sequential action, from list[from]:
-// its failures are added to f.afterErrs as they happen. It runs under the
-// guard of the lifecycle (frame.end), which finds a panicking listener in
-// f.listener and goes on with the next (see frame.afterFrom). When typed, a
-// typed listener of P is called with p, as in run's before phase.
-func afterPhase[P any](f *frame, list []*listener, from int, payload any, p P, typed bool) {
-	f.enter(StageAfter)
-	ctx := f.ctx
-	for _, l := range list[from:] {
-		if l.once && !claim(f.reg, f.name, l, true) {
-			continue
-		}
-		f.listener = l
-		var fn func(context.Context, P) error
-		if typed {
-			fn, _ = l.typed.(func(context.Context, P) error)
-		}
-		var err error
-		if fn != nil {
-			err = fn(ctx, p)
-		} else {
-			err = l.fn(ctx, payload)
-		}
-		if err != nil {
-			f.afterErrs = append(f.afterErrs, listenerError(ctx, f.name, StageAfter, l, screen(err)))
-		}
-	}
-}
-
 // concurrentPhase starts every listener at once, the last one in this
 // goroutine, and waits for all, however the last one leaves: after a Goexit
 // in it, the phase's outcome is left in f.err or f.afterErrs for the settle.

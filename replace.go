@@ -81,25 +81,3 @@ func runLayer(ctx context.Context, stack []*replacement, i int, body Body, paylo
 	}
 	return stack[i].fn(ctx, payload, original)
 }
-
-// body is step 8: the top of the replacement stack as it is now, over the
-// body found at step 1. Its error or panic fails the invocation.
-func (f *frame) body(act *action, payload any) (any, error) {
-	if f.ctxDone() {
-		return nil, stopped(f.name, StageBody, context.Cause(f.ctx))
-	}
-	s := f.ent.snap.Load()
-	stack := pinned(s.replacements, s, f.gen)
-	f.enter(StageBody) // under the guard of the lifecycle (frame.end)
-	var res any
-	var err error
-	if len(stack) == 0 {
-		res, err = act.body(f.ctx, payload)
-	} else {
-		res, err = runLayer(f.ctx, stack, len(stack)-1, act.body, payload)
-	}
-	if err != nil {
-		return nil, stageError(f.ctx, f.name, StageBody, "", screen(err))
-	}
-	return res, nil
-}

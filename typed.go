@@ -30,8 +30,9 @@ import (
 // action's own types needs no type check at admission, and its typed
 // listeners of P are called with the payload as a P; other listeners, and
 // the typed listeners of an invocation through Invoke, seen by an observer
-// or bounded by a [Bulkhead], go through an adapter that checks the
-// payload's type (one more call per listener).
+// or bounded by a [Bulkhead], or of an action with [Concurrent] phases, go
+// through an adapter that checks the payload's type (one more call per
+// listener).
 type Action[P, R any] struct {
 	reg  *Registry
 	name string

@@ -545,7 +545,7 @@ func TestTypedMismatch(t *testing.T) {
 
 // TestTypedPhase covers the phases of a typed handle's invocation, which
 // call typed listeners of the handle's payload type without their adapters
-// (run and afterPhase): every outcome is the one the untyped API gives for the same
+// (run): every outcome is the one the untyped API gives for the same
 // registrations, step by step and error by error.
 func TestTypedPhase(t *testing.T) {
 	errNo := errors.New("no")
