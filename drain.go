@@ -204,20 +204,6 @@ func (r *Registry) signalDrained() {
 	}
 }
 
-// admitsPlain reports whether steps 0 to 5 of the invocation are no more
-// than its admission, made in one go by run: a Call of an action that has
-// nothing to do in them (see snapshot.plain), whose ctx is not done, within
-// the depth limit, with a payload its types fit. Counting in ent.both, such
-// an invocation opens its in-flight window with its admission. Otherwise
-// the steps run in full (prepare), to go on or to fail.
-func (f *frame) admitsPlain(s *snapshot, payload any) bool {
-	if s == nil || !s.plain || f.out != nil || f.obs != nil || f.ctxDone() || f.depth > f.reg.maxDepth() {
-		return false
-	}
-	act := s.act
-	return f.typesFit(act) || f.sig == nil && act.check(payload) == nil
-}
-
 // admit is step 2: a closed registry fails the invocation, else it is
 // admitted. A typed action's payload type check is library code without
 // effects: made first, it lets a typed invocation count in ent.both; its

@@ -181,7 +181,7 @@ func (r *Registry) lookupSnap(name string, e *entry) (*entry, *snapshot) {
 //	10    settle         frame.go    deferred by lifecycle: the future completes
 //
 // For an action with none of steps 3 to 5 (see snapshot.plain), steps 0 to
-// 5 are one admission, made by run (see admitsPlain). Each phase runs the
+// 5 are one admission, made by run. Each phase runs the
 // listeners registered when it starts; the abort or failure of a
 // before-listener stops the invocation, the after-listeners' failures go to
 // the error handler (in settle) and the result stands.
@@ -222,7 +222,13 @@ func lifecycle[P any](f *frame, payload any, e *entry, s *snapshot) {
 // untyped listener does; any other listener, and every listener of the
 // untyped API, is called through fn.
 func run[P any](f *frame, payload any, e *entry, s *snapshot, after *[]*listener) (any, error) {
-	if f.admitsPlain(s, payload) && f.reg.admit(&e.both, f.hint()) { // steps 0 to 5 in one
+	// Steps 0 to 5 are one admission for a Call of an action with nothing
+	// to do in them (see snapshot.plain), whose ctx is not done, within the
+	// depth limit, with a payload its types fit. Counting in ent.both, such
+	// an invocation opens its in-flight window with its admission. Otherwise
+	// the steps run in full (prepare), to go on or to fail.
+	if s != nil && s.plain && f.out == nil && f.obs == nil && !f.ctxDone() && f.depth <= f.reg.maxDepth() &&
+		(f.typesFit(s.act) || f.sig == nil && s.act.check(payload) == nil) && f.reg.admit(&e.both, f.hint()) {
 		f.ent, f.gen, f.both, f.admitted, f.inflight = e, s.gen, true, true, true
 	} else {
 		act, payload2, res, err := f.prepare(e, s, payload)
@@ -236,8 +242,11 @@ func run[P any](f *frame, payload any, e *entry, s *snapshot, after *[]*listener
 	if f.ctxDone() { // steps 6 and 7: the before phase
 		return nil, stopped(f.name, StageBefore, context.Cause(ctx))
 	}
-	p, typed := payload.(P) // nil, or another type from a payload update: every listener checks it
-	typed = typed && f.sig != nil && !act.concurrent
+	var p P
+	typed := f.sig != nil && !act.concurrent
+	if typed {
+		p, typed = payload.(P) // not for nil, or another type from a payload update: every listener checks it
+	}
 	now := f.ent.snap.Load()
 	if list := pinned(now.before, now, f.gen); act.concurrent && len(list) > 1 { // the listeners registered now (see pinned)
 		if err := f.concurrentPhase(list, payload, false); err != nil {

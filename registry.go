@@ -223,7 +223,7 @@ type snapshot struct {
 	dedupes      []*dedupeRule // attached at run time, oldest first (see snapshot.rule)
 	// plain: the action is registered and has no bulkhead and nothing to
 	// do at steps 3 to 5 (no block, de-duplication or payload update), so
-	// that a Call admits it in one go (see frame.admitsPlain). Set by
+	// that a Call admits it in one go (see run). Set by
 	// publishLocked.
 	plain bool
 }
