@@ -65,20 +65,11 @@ func (r *Registry) invoke(ctx context.Context, name string, e *entry, payload an
 // nil and invoke looks it up. sig is a typed handle's signature (see
 // action.sig), nil for the untyped API.
 func invokeAs[P any](r *Registry, ctx context.Context, name string, e *entry, payload any, out *outcome, sig reflect.Type) (any, error) {
-	t := reflect.TypeOf(ctx) // Background and TODO carry no invocation: see neverDone
-	var parent *nest
-	if t != backgroundType && t != todoType {
-		if parent = parentNest(ctx); parent != nil && parent.depth > r.maxDepth() {
-			return r.beyondLimit(name, parent.depth+1, out)
-		}
+	parent := parentNest(ctx)
+	if parent != nil && parent.depth > r.maxDepth() {
+		return r.beyondLimit(name, parent.depth+1, out)
 	}
-	if e == nil {
-		e = r.lookup(name)
-	}
-	var s *snapshot
-	if e != nil {
-		s = e.snap.Load()
-	}
+	e, s := r.lookupSnap(name, e)
 	if s != nil && s.act != nil && s.act.bulk != nil {
 		return r.invokeBounded(ctx, e, payload, out, sig)
 	}
@@ -101,14 +92,7 @@ func invokeAs[P any](r *Registry, ctx context.Context, name string, e *entry, pa
 	if parent != nil {
 		f.depth, f.parent = parent.depth+1, parent.frame
 	}
-	switch { // the action's shared top-level nests, else see frameless
-	case e != nil && t == backgroundType:
-		f.ctx = &e.background
-	case e != nil && t == todoType:
-		f.ctx = &e.todo
-	default:
-		f.ctx = r.frameless(ctx, parent, name)
-	}
+	f.ctx = r.frameless(ctx, parent, name, e)
 	lifecycle[P](&f, payload, e, s)
 	return f.res, f.err
 }

@@ -230,11 +230,16 @@ func topNest(ctx context.Context, r *Registry, name string) nest {
 	return nest{Context: ctx, inner: ctx, reg: r, name: name, depth: 1, never: true}
 }
 
-// frameless returns a nest without frame for r's invocation of name over
-// ctx, sharing one where it can: the last child made of a stage's nest.
-// (invoke shares an action's top-level nests over Background and TODO.)
-func (r *Registry) frameless(ctx context.Context, parent *nest, name string) *nest {
+// frameless returns a nest without frame for r's invocation of name (whose
+// entry is e, nil when there is none) over ctx, sharing one where it can: an
+// action's top-level nests, and the last child made of a stage's nest.
+func (r *Registry) frameless(ctx context.Context, parent *nest, name string, e *entry) *nest {
+	t := reflect.TypeOf(ctx)
 	switch {
+	case parent == nil && e != nil && t == backgroundType:
+		return &e.background
+	case parent == nil && e != nil && t == todoType:
+		return &e.todo
 	case parent == nil:
 		return newNest(ctx, r, name, 1, nil)
 	case ctx == context.Context(parent):
