@@ -556,6 +556,28 @@ func TestGuard(t *testing.T) {
 		assert.Empty(t, handled, "the error handler was called once")
 	})
 
+	t.Run("Aborting and errors: after an after-listener's panic, the phase goes on with the updated payload", func(t *testing.T) {
+		t.Parallel()
+		r := New(WithErrorHandler(func(context.Context, error) {}))
+		mustRegister(t, r, "A", func(_ context.Context, p any) (any, error) { return p, nil },
+			UpdatePayload(func(_ context.Context, p any) (any, error) { return p.(int) * 10, nil }))
+		seen := make(chan any, 4)
+		r.AddListener("afterA", func(context.Context, any) error { panic("a1") })
+		r.AddListener("afterA", func(_ context.Context, p any) error { seen <- p; return nil })
+		res, err := r.Call(ctx, "A", 1)
+		require.NoError(t, err)
+		assert.Equal(t, 10, res)
+		_, err, ok := awaitFuture(t, r.InvokeAction(ctx, "A", 2))
+		require.True(t, ok)
+		require.NoError(t, err)
+		close(seen)
+		var got []any
+		for p := range seen {
+			got = append(got, p)
+		}
+		assert.Equal(t, []any{10, 20}, got, "payloads the after-listener after the panicking one received")
+	})
+
 	t.Run("Aborting and errors: Future.Wait(nil) panics as a programmer error", func(t *testing.T) {
 		t.Parallel()
 		r := New()

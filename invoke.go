@@ -183,11 +183,19 @@ func (f *frame) invoke(payload any, e *entry, s *snapshot) (any, error) {
 // lifecycle is invoke's: it leaves the outcome in f.res and f.err. P is the
 // payload's type where the caller knows it (see run), else any.
 func lifecycle[P any](f *frame, payload any, e *entry, s *snapshot) {
-	var after []*listener // the after phase's snapshot, once it has started
+	var after afterPhase
 	defer f.settle()
-	defer f.end(payload, &after)
+	defer f.end(&after)
 	f.res, f.err = run[P](f, payload, e, s, &after)
 	f.returned = true
+}
+
+// afterPhase is the after phase's snapshot of listeners and the payload it
+// runs with (an update's, when the action has one), once it has started:
+// what frame.end needs to go on with the phase after a panicking listener.
+type afterPhase struct {
+	list    []*listener
+	payload any
 }
 
 // run is the lifecycle's steps 0 to 9, for invoke. (Its locals are not
@@ -205,7 +213,7 @@ func lifecycle[P any](f *frame, payload any, e *entry, s *snapshot) {
 // without its adapter (see listener.typed), so that it costs what an
 // untyped listener does; any other listener, and every listener of the
 // untyped API, is called through fn.
-func run[P any](f *frame, payload any, e *entry, s *snapshot, after *[]*listener) (any, error) {
+func run[P any](f *frame, payload any, e *entry, s *snapshot, after *afterPhase) (any, error) {
 	// Steps 0 to 5 are one admission for a Call of an action with nothing
 	// to do in them (see snapshot.plain), whose ctx is not done, within the
 	// depth limit, with a payload its types fit. Counting in ent.both, such
@@ -279,12 +287,13 @@ func run[P any](f *frame, payload any, e *entry, s *snapshot, after *[]*listener
 	}
 	f.res, f.inAfter = res, true
 	if now := f.ent.snap.Load(); len(now.after) > 0 { // step 9: its failures go to the error handler, in settle
-		*after = pinned(now.after, now, f.gen)
-		if act.concurrent && len(*after) > 1 {
-			f.concurrentPhase(*after, payload, true)
+		list := pinned(now.after, now, f.gen)
+		after.list, after.payload = list, payload
+		if act.concurrent && len(list) > 1 {
+			f.concurrentPhase(list, payload, true)
 		} else {
 			f.enter(StageAfter)
-			for _, l := range *after {
+			for _, l := range list {
 				if l.once && !claim(f.reg, f.name, l, true) {
 					continue
 				}
@@ -340,7 +349,7 @@ func (f *frame) beginSettled(payload any) (began bool) {
 // the goroutine: settle reports the stage it was in). A panic fails the
 // invocation in the before phase or the body; in the after phase it is that
 // listener's failure, and the phase goes on with the next.
-func (f *frame) end(payload any, after *[]*listener) {
+func (f *frame) end(after *afterPhase) {
 	if f.returned {
 		return
 	}
@@ -351,7 +360,7 @@ func (f *frame) end(payload any, after *[]*listener) {
 	f.res, f.err = f.panicked(newPanicError(v))
 	for f.inAfter && f.listener != nil {
 		var p *PanicError
-		if f.afterFrom(*after, payload, &p); p == nil {
+		if f.afterFrom(after.list, after.payload, &p); p == nil {
 			break
 		}
 		f.panicked(p)
