@@ -254,12 +254,8 @@ func run[P any](f *frame, payload any, e *entry, s *snapshot, after *afterPhase)
 				continue
 			}
 			f.listener = l
-			var fn func(context.Context, P) error
-			if typed {
-				fn, _ = l.typed.(func(context.Context, P) error)
-			}
 			var err error
-			if fn != nil {
+			if fn := typedFn[P](l, typed); fn != nil {
 				err = fn(ctx, p)
 			} else {
 				err = l.fn(ctx, payload)
@@ -298,12 +294,8 @@ func run[P any](f *frame, payload any, e *entry, s *snapshot, after *afterPhase)
 					continue
 				}
 				f.listener = l
-				var fn func(context.Context, P) error
-				if typed {
-					fn, _ = l.typed.(func(context.Context, P) error)
-				}
 				var err error
-				if fn != nil {
+				if fn := typedFn[P](l, typed); fn != nil {
 					err = fn(ctx, p)
 				} else {
 					err = l.fn(ctx, payload)
@@ -315,6 +307,16 @@ func run[P any](f *frame, payload any, e *entry, s *snapshot, after *afterPhase)
 		}
 	}
 	return res, nil
+}
+
+// typedFn returns l's own function when the invocation is typed (see run)
+// and l is a typed listener of P, else nil: l is then called through fn.
+func typedFn[P any](l *listener, typed bool) func(context.Context, P) error {
+	if !typed {
+		return nil
+	}
+	fn, _ := l.typed.(func(context.Context, P) error)
+	return fn
 }
 
 // invokeObserved is invoke for a registry with an observer: the observer's
