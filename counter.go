@@ -1,6 +1,9 @@
 package actions
 
-import "sync/atomic"
+import (
+	"math/rand/v2"
+	"sync/atomic"
+)
 
 // counter counts things in progress (invocations running, in flight) as two
 // monotonic counts, of starts and of ends, and spreads over cells once two
@@ -15,38 +18,49 @@ import "sync/atomic"
 // count fewer (upper). With one count per cell going up and down, a start
 // in one cell and an end in another could both be seen, or neither.
 type counter struct {
-	base  counterCell
-	cells atomic.Pointer[[counterCells]counterCell]
+	base   counterCell
+	spread atomic.Pointer[counterCells]
 }
 
-const counterCells = 16
+// counterCells is a spread counter's cells, and the seed of the hash that
+// chooses a goroutine's cell.
+type counterCells struct {
+	// seed is drawn anew whenever two goroutines are seen counting in one
+	// cell at once, so that two goroutines whose stacks hash to one cell
+	// do not share it for as long as they live.
+	seed  atomic.Uint64
+	_     [64 - 8]byte
+	cells [16]counterCell
+}
 
 type counterCell struct {
 	starts, ends atomic.Int64
 	_            [64 - 16]byte // a cache line each
 }
 
-// cell returns the cell of hint once the counter has spread, else nil. hint
-// is the address of something on the calling goroutine's stack, so that a
+// cell returns the cell of hint in the spread counter s. hint is the
+// address of something on the calling goroutine's stack, so that a
 // goroutine keeps to one cell (and one core to one cache line) while
 // different goroutines' stacks hash apart. A random cell would move every
-// line between the cores. Known limit: two goroutines whose stacks hash to
-// one cell share it for as long as they live (1 in 16 for two goroutines):
-// BenchmarkInvoke/scenario=parallel at procs=2 then takes about three times
-// as long, 2 runs in 20 here; with 256 cells, none in 20.
-func (c *counter) cell(hint uintptr) *counterCell {
-	cells := c.cells.Load()
-	if cells == nil {
-		return nil
-	}
+// line between the cores. Two goroutines whose stacks hash to one cell (1 in
+// 16 for two goroutines) are parted by inc, which draws a new seed when it
+// sees them count there at once: with the seed fixed, they shared the cell
+// for as long as they lived, and BenchmarkInvoke/scenario=parallel at
+// procs=2 took three times as long in 2 runs of 20.
+func (s *counterCells) cell(hint uintptr) *counterCell {
 	// Goroutine stacks are at least 2 KiB apart: mix the bits above that.
-	return &cells[uint64(hint>>11)*0x9E3779B97F4A7C15>>60] // 4 bits: counterCells == 16
+	return &s.cells[(uint64(hint>>11)^s.seed.Load())*0x9E3779B97F4A7C15>>60] // 4 bits: 16 cells
 }
 
 // inc counts a start.
 func (c *counter) inc(hint uintptr) {
-	if cell := c.cell(hint); cell != nil {
-		cell.starts.Add(1)
+	if s := c.spread.Load(); s != nil {
+		cell := s.cell(hint)
+		if v := cell.starts.Load(); !cell.starts.CompareAndSwap(v, v+1) {
+			// Another goroutine counts in this cell at the same time.
+			s.seed.Store(rand.Uint64())
+			cell.starts.Add(1)
+		}
 		return
 	}
 	v := c.base.starts.Load()
@@ -54,14 +68,14 @@ func (c *counter) inc(hint uintptr) {
 		return
 	}
 	// Another goroutine wrote the count between our load and CAS: spread.
-	c.cells.CompareAndSwap(nil, new([counterCells]counterCell))
+	c.spread.CompareAndSwap(nil, new(counterCells))
 	c.inc(hint)
 }
 
 // dec counts an end.
 func (c *counter) dec(hint uintptr) {
-	if cell := c.cell(hint); cell != nil {
-		cell.ends.Add(1)
+	if s := c.spread.Load(); s != nil {
+		s.cell(hint).ends.Add(1)
 		return
 	}
 	c.base.ends.Add(1)
@@ -73,9 +87,9 @@ func (c *counter) ends() int64   { return c.sum(func(x *counterCell) int64 { ret
 
 func (c *counter) sum(of func(*counterCell) int64) int64 {
 	n := of(&c.base)
-	if cells := c.cells.Load(); cells != nil {
-		for i := range cells {
-			n += of(&cells[i])
+	if s := c.spread.Load(); s != nil {
+		for i := range s.cells {
+			n += of(&s.cells[i])
 		}
 	}
 	return n

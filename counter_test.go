@@ -2,6 +2,7 @@ package actions
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"unsafe"
@@ -20,7 +21,39 @@ func TestCounter(t *testing.T) {
 		c.dec(0)
 		assert.Zero(t, lower(&c))
 		assert.Equal(t, int64(1), c.base.ends.Load())
-		assert.Nil(t, c.cells.Load())
+		assert.Nil(t, c.spread.Load())
+	})
+
+	t.Run("two_goroutines_counting_in_one_cell_draw_a_new_seed", func(t *testing.T) {
+		if runtime.GOMAXPROCS(0) < 2 {
+			t.Skip("needs two goroutines running at once")
+		}
+		var c counter
+		c.spread.Store(new(counterCells))
+		s := c.spread.Load()
+		seed := s.seed.Load()
+		const hint = 1 << 20 // the same for both: one cell until the seed changes, and after
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					for range 1000 {
+						c.inc(hint)
+						c.dec(hint)
+					}
+				}
+			})
+		}
+		eventually(t, "a new seed", func() bool { return s.seed.Load() != seed })
+		close(stop)
+		wg.Wait()
+		assert.Zero(t, lower(&c), "every count ended")
 	})
 
 	for _, spread := range []bool{false, true} {
@@ -33,7 +66,7 @@ func TestCounter(t *testing.T) {
 func testCounterContention(t *testing.T, spread bool) {
 	var c counter
 	if spread { // as after a collision, which scheduling may not provide
-		c.cells.Store(new([counterCells]counterCell))
+		c.spread.Store(new(counterCells))
 	}
 	const goroutines, rounds = 16, 2000
 	var held sync.WaitGroup // every goroutine holds one count here
