@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -33,16 +34,10 @@ func TestCounter(t *testing.T) {
 		s := c.spread.Load()
 		seed := s.seed.Load()
 		const hint = 1 << 20 // the same for both: one cell until the seed changes, and after
-		stop := make(chan struct{})
 		var wg sync.WaitGroup
-		for range 2 {
+		for range 2 { // until the seed changes, or waitBound passes
 			wg.Go(func() {
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
+				for deadline := time.Now().Add(waitBound); s.seed.Load() == seed && time.Now().Before(deadline); {
 					for range 1000 {
 						c.inc(hint)
 						c.dec(hint)
@@ -50,9 +45,8 @@ func TestCounter(t *testing.T) {
 				}
 			})
 		}
-		eventually(t, "a new seed", func() bool { return s.seed.Load() != seed })
-		close(stop)
 		wg.Wait()
+		assert.NotEqual(t, seed, s.seed.Load(), "the seed after two goroutines counted in one cell")
 		assert.Zero(t, lower(&c), "every count ended")
 	})
 
