@@ -165,10 +165,10 @@ func (r *Registry) lookupSnap(name string, e *entry) (*entry, *snapshot) {
 //	10    settle         frame.go    deferred by lifecycle: the future completes
 //
 // For an action with none of steps 3 to 5 (see snapshot.plain), steps 0 to
-// 5 are one admission, made by run. Each phase runs the
-// listeners registered when it starts; the abort or failure of a
-// before-listener stops the invocation, the after-listeners' failures go to
-// the error handler (in settle) and the result stands.
+// 5 are one admission, made by run. Each phase runs the listeners registered
+// when it starts; the abort or failure of a before-listener stops the
+// invocation, the after-listeners' failures go to the error handler (in
+// settle) and the result stands.
 //
 // One deferred call, end, contains all the lifecycle's user code, and
 // another settles the invocation, however the lifecycle leaves: one recover
@@ -204,7 +204,7 @@ type afterPhase struct {
 //
 // The steps of a sequential action's phases and body are written out here
 // rather than called: the calls, their arguments and their spills cost a
-// Call of one listener and a body about a fifth of its time. (afterFrom
+// Call of one listener and a body about a tenth of its time. (afterFrom
 // repeats the after phase's loop, to go on after a panicking listener.) The
 // abort or failure of a before-listener stops the invocation, and ctx's
 // cancellation is checked between before-listeners; an after-listener's
