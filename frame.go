@@ -83,7 +83,8 @@ func (f *frame) settle() {
 	if f.returned && f.obs == nil && f.lead == nil && len(f.afterErrs) == 0 {
 		// No user code to run (no error handler, no observer), so none
 		// that could call runtime.Goexit between the steps: no deferred
-		// calls, whose frame would grow an InvokeAction's stack.
+		// calls. (Those are settleUser's, whose frame they make 4 times
+		// this one's: here it would grow an InvokeAction's stack.)
 		if f.out == nil && f.slot == nil && (f.both || !f.inflight) {
 			f.release() // a Call with nothing but its admission to settle
 			return
@@ -94,6 +95,12 @@ func (f *frame) settle() {
 		f.release()
 		return
 	}
+	f.settleUser()
+}
+
+// settleUser is settle for an invocation with user code left to run, or
+// whose lifecycle did not return.
+func (f *frame) settleUser() {
 	if !f.returned {
 		f.goexited()
 	}
