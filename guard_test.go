@@ -556,6 +556,32 @@ func TestGuard(t *testing.T) {
 		assert.Empty(t, handled, "the error handler was called once")
 	})
 
+	t.Run("Aborting and errors: after-listeners that panic one after another each go to the error handler and the phase goes on", func(t *testing.T) {
+		t.Parallel()
+		var rec recorder
+		handled := make(chan error, 2)
+		r := New(WithErrorHandler(func(_ context.Context, err error) { handled <- err }))
+		mustRegister(t, r, "A", rec.body("body", "res"))
+		r.AddListener("afterA", func(context.Context, any) error { panic("a1") }, Named("a1"))
+		r.AddListener("afterA", func(context.Context, any) error { panic("a2") }, Named("a2"))
+		r.AddListener("afterA", rec.listen("a3", nil))
+		res, err := invokeSettled(t, r, "A")
+		require.NoError(t, err)
+		assert.Equal(t, "res", res)
+		assert.Equal(t, "body a3", rec.trace(), "stages run")
+		herr, ok := awaitChan(t, handled, "the error handler")
+		require.True(t, ok)
+		var panics []any
+		for _, e := range herr.(interface{ Unwrap() []error }).Unwrap() {
+			var pe *PanicError
+			if assert.ErrorAs(t, e, &pe) {
+				panics = append(panics, pe.Value)
+			}
+		}
+		assert.Equal(t, []any{"a1", "a2"}, panics, "the panics handled, in order")
+		assert.Empty(t, handled, "the error handler was called once")
+	})
+
 	t.Run("Aborting and errors: after an after-listener's panic, the phase goes on with the updated payload", func(t *testing.T) {
 		t.Parallel()
 		r := New(WithErrorHandler(func(context.Context, error) {}))
