@@ -571,8 +571,10 @@ func TestGuard(t *testing.T) {
 		assert.Equal(t, "body a3", rec.trace(), "stages run")
 		herr, ok := awaitChan(t, handled, "the error handler")
 		require.True(t, ok)
+		joined, ok := herr.(interface{ Unwrap() []error })
+		require.True(t, ok, "one error for the two panics, joined: %v", herr)
 		var panics []any
-		for _, e := range herr.(interface{ Unwrap() []error }).Unwrap() {
+		for _, e := range joined.Unwrap() {
 			var pe *PanicError
 			if assert.ErrorAs(t, e, &pe) {
 				panics = append(panics, pe.Value)
